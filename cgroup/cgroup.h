@@ -78,17 +78,28 @@ Result<std::vector<Container>> Discover(const Layout& layout);
 // the kernel files say. std::nullopt means "not available here" (no swap
 // accounting, no PSI, unlimited memory), never zero.
 struct Sample {
-  std::uint64_t usage_bytes = 0;        // v1 memory.usage_in_bytes, v2 memory.current
-  std::uint64_t working_set_bytes = 0;  // usage - inactive file, floored at 0
-  std::uint64_t rss_bytes = 0;          // v1 total_rss, v2 anon
-  std::uint64_t cache_bytes = 0;        // v1 total_cache, v2 file
-  std::optional<std::uint64_t> swap_bytes;   // v1 total_swap, v2 memory.swap.current
-  std::optional<std::uint64_t> limit_bytes;  // nullopt when unlimited
-  std::optional<std::uint64_t> oom_kills;    // oom_kill in memory.oom_control / memory.events
-  std::optional<std::uint64_t> cpu_usage_ns;      // v1 cpuacct.usage, v2 cpu.stat usage_usec
-  std::optional<std::uint64_t> cpu_throttled_ns;  // cpu.stat throttled_time / throttled_usec
-  std::optional<std::uint64_t> psi_memory_some_us;  // memory.pressure "some ... total="
-  std::optional<std::uint64_t> psi_memory_full_us;  // memory.pressure "full ... total="
+  // v1 memory.usage_in_bytes, v2 memory.current.
+  std::uint64_t usage_bytes = 0;
+  // usage - inactive file, floored at 0.
+  std::uint64_t working_set_bytes = 0;
+  // v1 total_rss, v2 anon.
+  std::uint64_t rss_bytes = 0;
+  // v1 total_cache, v2 file.
+  std::uint64_t cache_bytes = 0;
+  // v1 total_swap, v2 memory.swap.current.
+  std::optional<std::uint64_t> swap_bytes;
+  // nullopt when unlimited.
+  std::optional<std::uint64_t> limit_bytes;
+  // oom_kill in memory.oom_control / memory.events.
+  std::optional<std::uint64_t> oom_kills;
+  // v1 cpuacct.usage, v2 cpu.stat usage_usec.
+  std::optional<std::uint64_t> cpu_usage_ns;
+  // cpu.stat throttled_time / throttled_usec.
+  std::optional<std::uint64_t> cpu_throttled_ns;
+  // memory.pressure "some ... total=".
+  std::optional<std::uint64_t> psi_memory_some_us;
+  // memory.pressure "full ... total=".
+  std::optional<std::uint64_t> psi_memory_full_us;
 };
 
 // Reads one container's files. Opens them once and re-reads them with
@@ -108,9 +119,10 @@ class ContainerReader {
   ~ContainerReader();
 
   // Reads every file. kNotFound when the cgroup vanished (ENOENT, ENODEV,
-  // ESRCH): the caller ends the container's series without logging an
-  // error. kParse when a file does not have the kernel's format. scratch
-  // must hold the largest file (memory.stat); kScratchSize is enough.
+  // ESRCH, or a file that reads empty as a dying cgroup's do): the caller
+  // ends the container's series without logging an error. kParse when a
+  // file does not have the kernel's format. scratch must hold the largest
+  // file (memory.stat); kScratchSize is enough.
   Result<Sample> Read(std::span<char> scratch);
 
   static constexpr std::size_t kScratchSize = 16 * 1024;
