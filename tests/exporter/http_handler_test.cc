@@ -1,1 +1,322 @@
+// HandleRequest and ParseListenAddress, without sockets.
+
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <zlib.h>
+
+#include <climits>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include "exporter/http.h"
+
+namespace leakwatch::exporter {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+constexpr std::string_view kExposition =
+    "# HELP leakwatch_up Whether the last sampling pass is current.\n"
+    "# TYPE leakwatch_up gauge\n"
+    "leakwatch_up 1\n";
+
+Routes TestRoutes() {
+  Routes routes;
+  routes.telemetry_path = "/metrics";
+  routes.metrics = [] {
+    // Repeated so that gzip has something to gain.
+    std::string text;
+    for (int i = 0; i < 50; ++i) text += kExposition;
+    return text;
+  };
+  routes.healthy = [] { return true; };
+  routes.landing_page = "<html><body>leakwatch</body></html>";
+  return routes;
+}
+
+HttpResponse Get(std::string target, const Routes& routes,
+                 std::string accept_encoding = "", std::string method = "GET") {
+  return HandleRequest(HttpRequest{std::move(method), std::move(target),
+                                   std::move(accept_encoding)},
+                       routes);
+}
+
+std::optional<std::string> Header(const HttpResponse& response,
+                                  std::string_view name) {
+  for (const auto& [key, value] : response.headers) {
+    if (key == name) return value;
+  }
+  return std::nullopt;
+}
+
+// Decodes a gzip member with zlib (windowBits 15 + 16: gzip framing only,
+// so a zlib- or raw-deflate body would fail here).
+std::optional<std::string> Gunzip(const std::string& compressed) {
+  z_stream stream{};
+  if (inflateInit2(&stream, 15 + 16) != Z_OK) return std::nullopt;
+  stream.next_in =
+      reinterpret_cast<Bytef*>(const_cast<char*>(compressed.data()));
+  stream.avail_in = static_cast<uInt>(compressed.size());
+  std::string out;
+  char chunk[4096];
+  int rc = Z_OK;
+  while (rc == Z_OK) {
+    stream.next_out = reinterpret_cast<Bytef*>(chunk);
+    stream.avail_out = sizeof chunk;
+    rc = inflate(&stream, Z_NO_FLUSH);
+    out.append(chunk, sizeof chunk - stream.avail_out);
+  }
+  inflateEnd(&stream);
+  if (rc != Z_STREAM_END) return std::nullopt;
+  return out;
+}
+
+TEST(HandleRequest, ServesMetricsAsTextExposition) {
+  Routes routes = TestRoutes();
+  HttpResponse response = Get("/metrics", routes);
+  EXPECT_EQ(response.status, 200u);
+  EXPECT_EQ(response.content_type, "text/plain; version=0.0.4; charset=utf-8");
+  EXPECT_EQ(response.body, routes.metrics());
+  EXPECT_EQ(Header(response, "Content-Encoding"), std::nullopt);
+  EXPECT_EQ(Header(response, "Vary"), "Accept-Encoding");
+}
+
+TEST(HandleRequest, ServesMetricsOnAConfiguredTelemetryPath) {
+  Routes routes = TestRoutes();
+  routes.telemetry_path = "/custom/path";
+  EXPECT_EQ(Get("/custom/path", routes).status, 200u);
+  EXPECT_EQ(Get("/custom/path", routes).body, routes.metrics());
+  EXPECT_EQ(Get("/metrics", routes).status, 404u);
+}
+
+TEST(HandleRequest, GzipsMetricsWhenTheClientAcceptsGzip) {
+  Routes routes = TestRoutes();
+  HttpResponse response = Get("/metrics", routes, "gzip");
+  EXPECT_EQ(response.status, 200u);
+  EXPECT_EQ(Header(response, "Content-Encoding"), "gzip");
+  EXPECT_EQ(Header(response, "Vary"), "Accept-Encoding");
+  EXPECT_EQ(response.content_type, "text/plain; version=0.0.4; charset=utf-8");
+  ASSERT_GE(response.body.size(), 2u);
+  // The gzip magic number (RFC 1952), not zlib's 0x78 header.
+  EXPECT_EQ(static_cast<unsigned char>(response.body[0]), 0x1fu);
+  EXPECT_EQ(static_cast<unsigned char>(response.body[1]), 0x8bu);
+  EXPECT_LT(response.body.size(), routes.metrics().size());
+  EXPECT_EQ(Gunzip(response.body), routes.metrics());
+}
+
+TEST(HandleRequest, GzipsAnEmptyExposition) {
+  Routes routes = TestRoutes();
+  routes.metrics = [] { return std::string(); };
+  HttpResponse response = Get("/metrics", routes, "gzip");
+  EXPECT_EQ(Header(response, "Content-Encoding"), "gzip");
+  EXPECT_EQ(Gunzip(response.body), "");
+}
+
+TEST(HandleRequest, ParsesAcceptEncodingLists) {
+  Routes routes = TestRoutes();
+  struct Case {
+    std::string header;
+    bool gzip;
+  };
+  const Case cases[] = {
+      {"gzip", true},
+      {"GZIP", true},
+      {"x-gzip", true},
+      {"deflate, gzip;q=1.0, *;q=0.5", true},
+      {"br;q=1.0, gzip ; q=0.8", true},
+      {"gzip;q=0.001", true},
+      {"*", true},
+      {"identity, *;q=0.1", true},
+      {"", false},
+      {"identity", false},
+      {"deflate, br", false},
+      {"gzip;q=0", false},
+      {"gzip;q=0.000", false},
+      {"gzip; q=0, *", false},  // the explicit refusal beats the wildcard
+      {"*;q=0", false},
+      {"*;q=0, gzip", true},  // the explicit acceptance beats the wildcard
+      {"gzip;q=bogus", false},
+      {"gzipfoo", false},
+      {"notgzip", false},
+  };
+  for (const Case& c : cases) {
+    HttpResponse response = Get("/metrics", routes, c.header);
+    EXPECT_EQ(Header(response, "Content-Encoding").has_value(), c.gzip)
+        << "Accept-Encoding: " << c.header;
+  }
+}
+
+TEST(HandleRequest, HealthzIsOkWhileHealthy) {
+  Routes routes = TestRoutes();
+  HttpResponse response = Get("/healthz", routes);
+  EXPECT_EQ(response.status, 200u);
+  EXPECT_EQ(response.body, "ok");
+  EXPECT_THAT(response.content_type, StartsWith("text/plain"));
+}
+
+TEST(HandleRequest, HealthzIs503WhenSamplingIsNotCurrent) {
+  Routes routes = TestRoutes();
+  routes.healthy = [] { return false; };
+  HttpResponse response = Get("/healthz", routes);
+  EXPECT_EQ(response.status, 503u);
+  EXPECT_FALSE(response.body.empty());
+  EXPECT_NE(response.body, "ok");
+}
+
+TEST(HandleRequest, ServesTheLandingPageAsHtml) {
+  Routes routes = TestRoutes();
+  HttpResponse response = Get("/", routes);
+  EXPECT_EQ(response.status, 200u);
+  EXPECT_EQ(response.content_type, "text/html; charset=utf-8");
+  EXPECT_EQ(response.body, routes.landing_page);
+}
+
+TEST(HandleRequest, UnknownPathIs404) {
+  Routes routes = TestRoutes();
+  for (const char* target :
+       {"/nope", "/metrics/", "/metricsx", "/healthz/x", "", "*", "//"}) {
+    HttpResponse response = Get(target, routes);
+    EXPECT_EQ(response.status, 404u) << target;
+    EXPECT_EQ(Header(response, "Allow"), std::nullopt) << target;
+  }
+  // An unknown path is 404 whatever the method.
+  EXPECT_EQ(Get("/nope", routes, "", "POST").status, 404u);
+}
+
+TEST(HandleRequest, IgnoresTheQueryStringForRouting) {
+  Routes routes = TestRoutes();
+  EXPECT_EQ(Get("/metrics?name[]=leakwatch_up", routes).body, routes.metrics());
+  EXPECT_EQ(Get("/healthz?verbose=1", routes).body, "ok");
+  EXPECT_EQ(Get("/?", routes).body, routes.landing_page);
+  EXPECT_EQ(Get("/nope?x=/metrics", routes).status, 404u);
+}
+
+TEST(HandleRequest, OtherMethodsOnKnownPathsAre405WithAllow) {
+  Routes routes = TestRoutes();
+  for (const char* method : {"POST", "PUT", "DELETE", "OPTIONS", "get"}) {
+    for (const char* target : {"/metrics", "/healthz", "/", "/metrics?x=1"}) {
+      HttpResponse response = Get(target, routes, "", method);
+      EXPECT_EQ(response.status, 405u) << method << " " << target;
+      EXPECT_EQ(Header(response, "Allow"), "GET, HEAD")
+          << method << " " << target;
+    }
+  }
+}
+
+TEST(HandleRequest, HeadHasGetsHeadersAndNoBody) {
+  Routes routes = TestRoutes();
+  for (const char* encoding : {"", "gzip"}) {
+    HttpResponse get = Get("/metrics", routes, encoding);
+    HttpResponse head = Get("/metrics", routes, encoding, "HEAD");
+    EXPECT_EQ(head.status, 200u);
+    EXPECT_EQ(head.content_type, get.content_type);
+    EXPECT_TRUE(head.body.empty());
+    EXPECT_EQ(Header(head, "Content-Length"), std::to_string(get.body.size()))
+        << encoding;
+    EXPECT_EQ(Header(head, "Content-Encoding"),
+              Header(get, "Content-Encoding"));
+    EXPECT_EQ(Header(head, "Vary"), Header(get, "Vary"));
+  }
+  HttpResponse head = Get("/", routes, "", "HEAD");
+  EXPECT_TRUE(head.body.empty());
+  EXPECT_EQ(Header(head, "Content-Length"),
+            std::to_string(routes.landing_page.size()));
+  EXPECT_EQ(Get("/healthz", routes, "", "HEAD").status, 200u);
+  EXPECT_EQ(Get("/nope", routes, "", "HEAD").status, 404u);
+}
+
+TEST(HandleRequest, GetCarriesNoContentLengthOfItsOwn) {
+  // The server derives Content-Length from the body; a second one from the
+  // handler would make two.
+  HttpResponse response = Get("/metrics", TestRoutes());
+  EXPECT_EQ(Header(response, "Content-Length"), std::nullopt);
+}
+
+TEST(HandleRequest, ThrowingMetricsCallbackIs500) {
+  Routes routes = TestRoutes();
+  routes.metrics = []() -> std::string {
+    throw std::runtime_error("registry is gone");
+  };
+  HttpResponse response = Get("/metrics", routes, "gzip");
+  EXPECT_EQ(response.status, 500u);
+  EXPECT_THAT(response.body, HasSubstr("registry is gone"));
+  EXPECT_EQ(Header(response, "Content-Encoding"), std::nullopt);
+  routes.metrics = []() -> std::string { throw 42; };
+  EXPECT_EQ(Get("/metrics", routes).status, 500u);
+}
+
+TEST(HandleRequest, ThrowingHealthCallbackIs500) {
+  Routes routes = TestRoutes();
+  routes.healthy = []() -> bool { throw std::runtime_error("no clock"); };
+  HttpResponse response = Get("/healthz", routes);
+  EXPECT_EQ(response.status, 500u);
+  EXPECT_THAT(response.body, HasSubstr("no clock"));
+}
+
+TEST(HandleRequest, MissingMetricsCallbackIs500) {
+  Routes routes = TestRoutes();
+  routes.metrics = nullptr;
+  EXPECT_EQ(Get("/metrics", routes).status, 500u);
+}
+
+TEST(ParseListenAddress, AcceptsExporterStyleAddresses) {
+  struct Case {
+    std::string text;
+    std::string host;
+    unsigned short port;
+  };
+  const Case cases[] = {
+      {":9702", "", 9702},
+      {"127.0.0.1:0", "127.0.0.1", 0},
+      {"[::1]:9702", "::1", 9702},
+      {"[::]:65535", "::", 65535},
+      {"localhost:9702", "localhost", 9702},
+      {"0.0.0.0:80", "0.0.0.0", 80},
+      {"[fe80::1%eth0]:9702", "fe80::1%eth0", 9702},
+  };
+  for (const Case& c : cases) {
+    Result<ListenAddress> parsed = ParseListenAddress(c.text);
+    ASSERT_TRUE(parsed.has_value()) << c.text << ": " << parsed.error().message;
+    EXPECT_EQ(parsed->host, c.host) << c.text;
+    EXPECT_EQ(parsed->port, c.port) << c.text;
+  }
+}
+
+TEST(ParseListenAddress, RejectsMalformedAddressesQuotingThem) {
+  struct Case {
+    std::string text;
+    std::string why;
+  };
+  const Case cases[] = {
+      {"127.0.0.1", "missing port"},
+      {"localhost", "missing port"},
+      {"", "missing port"},
+      {"127.0.0.1:", "missing port"},
+      {"[::1]", "missing port"},
+      {"[::1]:", "missing port"},
+      {":65536", "out of range"},
+      {"localhost:99999999999999999999", "out of range"},
+      {":http", "not a number"},
+      {":-1", "not a number"},
+      {":+80", "not a number"},
+      {":80a", "not a number"},
+      {": 80", "not a number"},
+      {"[::1:9702", "missing ']'"},
+      {"[::1]9702", "after ']'"},
+      {"::1:9702", "too many colons"},
+      {"a]:80", "unexpected"},
+  };
+  for (const Case& c : cases) {
+    Result<ListenAddress> parsed = ParseListenAddress(c.text);
+    ASSERT_FALSE(parsed.has_value()) << c.text;
+    EXPECT_EQ(parsed.error().code, ErrorCode::kInvalid) << c.text;
+    EXPECT_THAT(parsed.error().message, HasSubstr("\"" + c.text + "\""));
+    EXPECT_THAT(parsed.error().message, HasSubstr(c.why)) << c.text;
+  }
+}
+
+}  // namespace
+}  // namespace leakwatch::exporter
