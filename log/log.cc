@@ -82,8 +82,9 @@ void AppendLogfmtValue(std::string& out, std::string_view value) {
 void AppendJsonString(std::string& out, std::string_view value) {
   // nlohmann escapes per RFC 8259; invalid UTF-8 (a hostile container
   // name) is replaced rather than thrown.
-  out.append(nlohmann::json(std::string(value))
-                 .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  out.append(
+      nlohmann::json(std::string(value))
+          .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 // Prefixes the rendered payload with ts and level, in the logger's format.
@@ -123,7 +124,8 @@ class LineFormatter final : public spdlog::formatter {
     gmtime_r(&secs, &tm);
     char buf[40];
     std::size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-    std::snprintf(buf + n, sizeof buf - n, ".%03dZ", static_cast<int>(ms % 1000));
+    std::snprintf(buf + n, sizeof buf - n, ".%03dZ",
+                  static_cast<int>(ms % 1000));
     return buf;
   }
 
@@ -145,9 +147,9 @@ Result<Level> ParseLevel(std::string_view text) {
 Result<Format> ParseFormat(std::string_view text) {
   if (text == "logfmt") return Format::kLogfmt;
   if (text == "json") return Format::kJson;
-  return MakeError(ErrorCode::kInvalid, "unknown log format \"" +
-                                            std::string(text) +
-                                            "\" (want logfmt or json)");
+  return MakeError(
+      ErrorCode::kInvalid,
+      "unknown log format \"" + std::string(text) + "\" (want logfmt or json)");
 }
 
 std::string_view LevelName(Level level) { return SpdName(ToSpd(level)); }
@@ -178,8 +180,8 @@ std::string RenderFields(Format format, std::string_view msg,
 }
 
 Logger::Logger(Level level, Format format)
-    : Logger(level, format,
-             std::make_shared<spdlog::sinks::stderr_sink_mt>()) {}
+    : Logger(level, format, std::make_shared<spdlog::sinks::stderr_sink_mt>()) {
+}
 
 Logger::Logger(Level level, Format format,
                std::shared_ptr<spdlog::sinks::sink> sink)
@@ -203,7 +205,8 @@ void Logger::Log(Level level, std::string_view msg,
                  std::initializer_list<Field> fields) {
   if (!Enabled(level)) return;
   std::string payload = RenderFields(format_, msg, fields);
-  backend_->log(ToSpd(level), spdlog::string_view_t(payload.data(), payload.size()));
+  backend_->log(ToSpd(level),
+                spdlog::string_view_t(payload.data(), payload.size()));
 }
 
 }  // namespace leakwatch::log

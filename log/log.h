@@ -1,8 +1,10 @@
 // Structured logging: one line per event, in logfmt or JSON.
 //
 //   logger.Info("Listening on", {{"address", "127.0.0.1:9702"}});
-//   ts=2026-11-24T10:00:00.000Z level=info msg="Listening on" address=127.0.0.1:9702
-//   {"ts":"2026-11-24T10:00:00.000Z","level":"info","msg":"Listening on","address":"127.0.0.1:9702"}
+//   ts=2026-11-24T10:00:00.000Z level=info msg="Listening on"
+//   address=127.0.0.1:9702
+//   {"ts":"2026-11-24T10:00:00.000Z","level":"info","msg":"Listening
+//   on","address":"127.0.0.1:9702"}
 //
 // spdlog does the levels, the sink and the locking; this class only renders
 // the key/value pairs. The logger is an object passed to whoever logs: no

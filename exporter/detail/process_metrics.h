@@ -1,0 +1,29 @@
+// The standard process_* series, read from procfs (--path.procfs) like
+// client_golang's process collector.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+
+#include "common/result.h"
+
+namespace leakwatch::exporter::detail {
+
+struct ProcessStats {
+  double cpu_seconds = 0;         // utime + stime
+  double start_time_seconds = 0;  // Unix time
+  std::uint64_t resident_bytes = 0;
+  std::uint64_t virtual_bytes = 0;
+  std::optional<std::uint64_t> open_fds;
+  std::optional<std::uint64_t> max_fds;
+};
+
+// Reads <procfs>/<pid>/stat, <procfs>/stat (btime), <procfs>/<pid>/fd and
+// <procfs>/<pid>/limits. clock_ticks and page_size come from sysconf in
+// the daemon and are fixed in tests.
+Result<ProcessStats> ReadProcessStats(const std::filesystem::path& procfs,
+                                      const std::string& pid, long clock_ticks,
+                                      long page_size);
+
+}  // namespace leakwatch::exporter::detail

@@ -1,0 +1,48 @@
+# Shared by scripts/run and scripts/test: install what is missing, then
+# configure and build. Sourced, not run.
+
+# Debian 12 packages the build and the test suite need. Boost is Debian's
+# default 1.74 (libboost-dev), never libboost1.81-dev, which conflicts.
+LEAKWATCH_BUILD_PACKAGES=(
+  g++ cmake make pkg-config git
+  libboost-dev libboost-system-dev prometheus-cpp-dev nlohmann-json3-dev
+  libexpected-dev libcli11-dev libspdlog-dev libfmt-dev zlib1g-dev
+)
+LEAKWATCH_TEST_PACKAGES=(
+  libgtest-dev libgmock-dev libbenchmark-dev clang-format curl procps
+)
+
+# install_missing PACKAGE...: apt-get installs only what dpkg does not have,
+# so a warm machine skips apt entirely.
+install_missing() {
+  local missing=()
+  local pkg
+  for pkg in "$@"; do
+    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+      missing+=("$pkg")
+    fi
+  done
+  if [ ${#missing[@]} -eq 0 ]; then
+    return 0
+  fi
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "leakwatch: missing packages: ${missing[*]}; run as root or install them" >&2
+    return 1
+  fi
+  echo "leakwatch: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  # A fresh machine has no package lists; a stale one may name old versions.
+  if ! apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null; then
+    apt-get update -q >/dev/null
+    apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+}
+
+# build_leakwatch [BUILD_DIR]: configure once, then build incrementally.
+build_leakwatch() {
+  local dir="${1:-build}"
+  if [ ! -f "$dir/CMakeCache.txt" ]; then
+    cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  fi
+  cmake --build "$dir" -j "$(nproc)"
+}

@@ -1,0 +1,155 @@
+#include "exporter/detail/collector.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "exporter/detail/process_metrics.h"
+#include "tests/golden.h"
+
+namespace leakwatch::exporter::detail {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+constexpr std::uint64_t kMiB = 1024 * 1024;
+constexpr double kNow = 1'800'000'000.0;
+
+WallClock FixedClock(double seconds) {
+  return [seconds] {
+    return std::chrono::system_clock::time_point(
+        std::chrono::duration_cast<std::chrono::system_clock::duration>(
+            std::chrono::duration<double>(seconds)));
+  };
+}
+
+std::shared_ptr<Snapshot> TwoContainers() {
+  auto snap = std::make_shared<Snapshot>();
+  ContainerSnapshot limited;
+  limited.id = std::string(64, 'a');
+  limited.cgroup_path = "/docker/" + limited.id;
+  limited.sample.usage_bytes = 200 * kMiB + 4096;
+  limited.sample.working_set_bytes = 150 * kMiB;
+  limited.sample.rss_bytes = 140 * kMiB;
+  limited.sample.cache_bytes = 60 * kMiB;
+  limited.sample.swap_bytes = 0;
+  limited.sample.limit_bytes = 512 * kMiB;
+  limited.sample.oom_kills = 2;
+  limited.sample.cpu_usage_ns = 123'456'789'012;
+  limited.sample.cpu_throttled_ns = 5'000'000'001;
+  limited.sample.psi_memory_some_us = 1'500'000;
+  limited.sample.psi_memory_full_us = 250;
+  limited.first_seen_seconds = kNow - 3600;
+  ContainerSnapshot unlimited;
+  unlimited.id = std::string(64, '0');
+  unlimited.cgroup_path = "/system.slice/docker-" + unlimited.id + ".scope";
+  unlimited.sample.usage_bytes = 10 * kMiB;
+  unlimited.sample.working_set_bytes = 8 * kMiB;
+  unlimited.sample.rss_bytes = 7 * kMiB;
+  unlimited.sample.cache_bytes = 3 * kMiB;
+  unlimited.first_seen_seconds = kNow - 60;
+  snap->containers = {unlimited, limited};
+  snap->passes = 7;
+  snap->pass_end_seconds = kNow - 1;
+  snap->pass_duration_seconds = 0.0025;
+  return snap;
+}
+
+ExporterInfo Info() {
+  ExporterInfo info;
+  info.version = "1.2.3";
+  info.revision = "abcdef";
+  info.sample_interval = std::chrono::seconds(5);
+  info.config_reload_successful = true;
+  info.config_reload_success_seconds = kNow - 7200;
+  return info;
+}
+
+std::string RenderSnapshot(std::shared_ptr<Snapshot> snap, double now) {
+  SnapshotBox box;
+  box.Publish(std::move(snap));
+  std::vector<std::shared_ptr<prometheus::Collectable>> c = {
+      std::make_shared<SnapshotCollector>(box, Info(), FixedClock(now))};
+  return Render(c);
+}
+
+TEST(SnapshotCollector, RendersEveryContractSeriesSortedLikeTheGoldenFile) {
+  leakwatch::testing::ExpectMatchesGolden(
+      "collector.prom", RenderSnapshot(TwoContainers(), kNow));
+}
+
+TEST(SnapshotCollector, LeavesUnknownValuesOutRatherThanWritingZero) {
+  std::string text = RenderSnapshot(TwoContainers(), kNow);
+  const std::string unlimited = "id=\"" + std::string(64, '0') + "\"";
+  EXPECT_THAT(text, Not(HasSubstr("leakwatch_container_memory_limit_bytes{" +
+                                  unlimited)));
+  EXPECT_THAT(text, Not(HasSubstr("leakwatch_container_memory_swap_bytes{" +
+                                  unlimited)));
+  EXPECT_THAT(text, HasSubstr("leakwatch_container_memory_limit_bytes{id=\"" +
+                              std::string(64, 'a') + "\"} 536870912\n"));
+}
+
+TEST(SnapshotCollector, WritesByteValuesExactly) {
+  std::string text = RenderSnapshot(TwoContainers(), kNow);
+  EXPECT_THAT(text, HasSubstr("} 209719296\n"));  // 200 MiB + 4096
+  EXPECT_THAT(text,
+              HasSubstr("leakwatch_container_cpu_usage_seconds_total{id=\"" +
+                        std::string(64, 'a') + "\"} 123.456789012\n"));
+}
+
+TEST(SnapshotCollector, UpFollowsTheAgeOfTheLastPass) {
+  EXPECT_THAT(RenderSnapshot(TwoContainers(), kNow),
+              HasSubstr("\nleakwatch_up 1\n"));
+  // 11 s after a pass at a 5 s interval: more than two intervals.
+  EXPECT_THAT(RenderSnapshot(TwoContainers(), kNow + 10),
+              HasSubstr("\nleakwatch_up 0\n"));
+  EXPECT_THAT(RenderSnapshot(std::make_shared<Snapshot>(), kNow),
+              HasSubstr("\nleakwatch_up 0\n"));
+}
+
+TEST(SnapshotCollector, OmitsPerContainerFamiliesWithoutContainers) {
+  std::string text = RenderSnapshot(std::make_shared<Snapshot>(), kNow);
+  EXPECT_THAT(text, Not(HasSubstr("leakwatch_container_memory")));
+  EXPECT_THAT(text, HasSubstr("\nleakwatch_containers 0\n"));
+}
+
+TEST(SamplingCurrent, NeedsAPassWithinTwoIntervals) {
+  Snapshot s;
+  EXPECT_FALSE(SamplingCurrent(s, kNow, std::chrono::seconds(5)));
+  s.passes = 1;
+  s.pass_end_seconds = kNow - 10;
+  EXPECT_TRUE(SamplingCurrent(s, kNow, std::chrono::seconds(5)));
+  EXPECT_FALSE(SamplingCurrent(s, kNow + 0.5, std::chrono::seconds(5)));
+}
+
+TEST(ProcessStats, ReadsProcfsFiles) {
+  auto s = ReadProcessStats(LEAKWATCH_FIXTURES_DIR "/proc", "4242", 100, 4096);
+  ASSERT_TRUE(s.has_value()) << s.error().message;
+  EXPECT_DOUBLE_EQ(s->cpu_seconds, 18.0);
+  EXPECT_DOUBLE_EQ(s->start_time_seconds, 1795562510.0 + 786.95);
+  EXPECT_EQ(s->virtual_bytes, 123456789u);
+  EXPECT_EQ(s->resident_bytes, 2048u * 4096);
+  EXPECT_EQ(s->open_fds, 4u);
+  EXPECT_EQ(s->max_fds, 20000u);
+}
+
+TEST(ProcessStats, MissingProcessIsAnError) {
+  auto s = ReadProcessStats(LEAKWATCH_FIXTURES_DIR "/proc", "999", 100, 4096);
+  ASSERT_FALSE(s.has_value());
+  EXPECT_THAT(s.error().message, HasSubstr("999"));
+}
+
+TEST(ProcessCollector, ExportsTheStandardSeriesForThisProcess) {
+  std::vector<std::shared_ptr<prometheus::Collectable>> c = {
+      std::make_shared<ProcessCollector>("/proc")};
+  std::string text = Render(c);
+  for (const char* name :
+       {"process_cpu_seconds_total", "process_resident_memory_bytes",
+        "process_start_time_seconds", "process_open_fds", "process_max_fds",
+        "process_virtual_memory_bytes"}) {
+    EXPECT_THAT(text, HasSubstr(std::string("\n") + name + " ")) << name;
+  }
+}
+
+}  // namespace
+}  // namespace leakwatch::exporter::detail
