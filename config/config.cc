@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <set>
 
+#include "leakwatch_revision.h"
+
 namespace leakwatch::config {
 namespace {
 
@@ -82,8 +84,8 @@ std::vector<Setting> Settings(const std::string& docker_default) {
                  return Ok();
                }});
   s.push_back({"docker.host",
-               "Docker Engine API endpoint (unix:// or tcp://); \"none\" "
-               "turns Docker off",
+               "Docker Engine API endpoint (unix:// or tcp://); defaults to "
+               "$DOCKER_HOST when set; \"none\" turns Docker off",
                docker_default, [](Config& c, const std::string& v) {
                  return SetString(c.docker_host, v);
                }});

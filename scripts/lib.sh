@@ -5,7 +5,7 @@
 # default 1.74 (libboost-dev), never libboost1.81-dev, which conflicts.
 LEAKWATCH_BUILD_PACKAGES=(
   g++ cmake make pkg-config git
-  libboost-dev libboost-system-dev prometheus-cpp-dev nlohmann-json3-dev
+  libboost-dev prometheus-cpp-dev nlohmann-json3-dev
   libexpected-dev libcli11-dev libspdlog-dev libfmt-dev zlib1g-dev
 )
 LEAKWATCH_TEST_PACKAGES=(
