@@ -15,6 +15,21 @@ namespace {
 
 using std::chrono::milliseconds;
 
+// Prometheus' duration units, largest first; in a duration each may appear
+// once, in this order.
+struct DurationUnit {
+  std::string_view name;
+  std::int64_t ms;
+};
+constexpr std::array<DurationUnit, 7> kDurationUnits = {
+    {{"y", 365LL * 86400'000},
+     {"w", 7LL * 86400'000},
+     {"d", 86400'000},
+     {"h", 3600'000},
+     {"m", 60'000},
+     {"s", 1000},
+     {"ms", 1}}};
+
 // A window must hold at least this many samples for a trend to mean
 // anything.
 constexpr int kMinSamplesPerWindow = 10;
@@ -154,18 +169,6 @@ Error Prefixed(std::string_view where, const Error& e) {
 }  // namespace
 
 Result<milliseconds> ParseDuration(std::string_view text) {
-  // Prometheus' units, largest first; each may appear once, in this order.
-  struct Unit {
-    std::string_view name;
-    std::int64_t ms;
-  };
-  static constexpr std::array<Unit, 7> kUnits = {{{"y", 365LL * 86400'000},
-                                                  {"w", 7LL * 86400'000},
-                                                  {"d", 86400'000},
-                                                  {"h", 3600'000},
-                                                  {"m", 60'000},
-                                                  {"s", 1000},
-                                                  {"ms", 1}}};
   auto bad = [&](std::string_view why) {
     return MakeError(ErrorCode::kInvalid,
                      "invalid duration \"" + std::string(text) +
@@ -194,15 +197,17 @@ Result<milliseconds> ParseDuration(std::string_view text) {
     std::string_view unit = rest.substr(0, len);
     rest.remove_prefix(len);
     std::size_t i = next_unit;
-    while (i < kUnits.size() && kUnits[i].name != unit) ++i;
+    while (i < kDurationUnits.size() && kDurationUnits[i].name != unit) ++i;
     if (unit.empty()) return bad("missing unit");
-    if (i == kUnits.size()) {
-      bool known = std::any_of(kUnits.begin(), kUnits.end(),
-                               [&](const Unit& u) { return u.name == unit; });
+    if (i == kDurationUnits.size()) {
+      bool known =
+          std::any_of(kDurationUnits.begin(), kDurationUnits.end(),
+                      [&](const DurationUnit& u) { return u.name == unit; });
       return bad(known ? "units out of order" : "unknown unit");
     }
-    if (n > (std::int64_t{1} << 53) / kUnits[i].ms) return bad("too long");
-    total += n * kUnits[i].ms;
+    if (n > (std::int64_t{1} << 53) / kDurationUnits[i].ms)
+      return bad("too long");
+    total += n * kDurationUnits[i].ms;
     next_unit = i + 1;
   }
   return milliseconds(total);
@@ -211,19 +216,11 @@ Result<milliseconds> ParseDuration(std::string_view text) {
 std::string FormatDuration(milliseconds duration) {
   std::int64_t ms = duration.count();
   if (ms == 0) return "0s";
-  static constexpr std::array<std::pair<const char*, std::int64_t>, 7> kUnits =
-      {{{"y", 365LL * 86400'000},
-        {"w", 7LL * 86400'000},
-        {"d", 86400'000},
-        {"h", 3600'000},
-        {"m", 60'000},
-        {"s", 1000},
-        {"ms", 1}}};
   std::string out;
-  for (auto [name, size] : kUnits) {
-    if (ms >= size) {
-      out += std::to_string(ms / size) + name;
-      ms %= size;
+  for (const DurationUnit& unit : kDurationUnits) {
+    if (ms >= unit.ms) {
+      out += std::to_string(ms / unit.ms) + std::string(unit.name);
+      ms %= unit.ms;
     }
   }
   return out;

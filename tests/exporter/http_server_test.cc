@@ -30,7 +30,7 @@
 // one-definition rule and the server crashes at its first request.
 #if !defined(BOOST_BEAST_USE_STD_STRING_VIEW) || \
     !defined(BOOST_ASIO_NO_DEPRECATED)
-#error "build with leakwatch_exporter's Beast macros"
+#error "build with the Beast macros of the top-level CMakeLists.txt"
 #endif
 
 namespace leakwatch::exporter {
