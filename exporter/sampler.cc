@@ -31,11 +31,13 @@ std::shared_ptr<const Snapshot> SnapshotBox::Get() const {
 }
 
 Sampler::Sampler(cgroup::Layout layout, store::Geometry geometry,
-                 WallClock clock, log::Logger& logger)
+                 WallClock clock, log::Logger& logger,
+                 const MetadataSource* metadata)
     : layout_(std::move(layout)),
       geometry_(geometry),
       clock_(std::move(clock)),
       logger_(logger),
+      metadata_(metadata),
       scratch_(cgroup::ContainerReader::kScratchSize) {}
 
 void Sampler::Reconcile(const std::vector<cgroup::Container>& found,
@@ -148,7 +150,8 @@ std::shared_ptr<const Snapshot> Sampler::RunPass() {
   for (auto& [id, w] : containers_) {
     if (Sample(w, ToMillis(wall)) && w.last) {
       snapshot->containers.push_back(ContainerSnapshot{
-          w.container.id, w.container.path, *w.last, w.first_seen_seconds});
+          w.container.id, w.container.path, *w.last, w.first_seen_seconds,
+          metadata_ != nullptr ? metadata_->Lookup(w.container.id) : nullptr});
     }
   }
 

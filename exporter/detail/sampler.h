@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "cgroup/cgroup.h"
+#include "exporter/detail/metadata.h"
 #include "store/store.h"
 
 namespace leakwatch::log {
@@ -28,6 +29,8 @@ struct ContainerSnapshot {
   std::string cgroup_path;
   cgroup::Sample sample;
   double first_seen_seconds = 0;  // Unix time leakwatch first saw it
+  // What the runtime knows (name, image, labels); nullptr when nothing.
+  std::shared_ptr<const ContainerMetadata> metadata;
 };
 
 // What one sampling pass produced. Immutable once published, so a scrape
@@ -57,8 +60,10 @@ class SnapshotBox {
 // its results only through the snapshots it returns.
 class Sampler {
  public:
+  // metadata may be null (--docker.host none): containers then carry only
+  // their IDs.
   Sampler(cgroup::Layout layout, store::Geometry geometry, WallClock clock,
-          log::Logger& logger);
+          log::Logger& logger, const MetadataSource* metadata = nullptr);
 
   // Discovers containers, reads every one, appends to their histories and
   // returns the pass's snapshot. Never throws; a vanished container ends
@@ -93,6 +98,7 @@ class Sampler {
   store::Geometry geometry_;
   WallClock clock_;
   log::Logger& logger_;
+  const MetadataSource* metadata_;
   std::map<std::string, Watched> containers_;
   std::vector<char> scratch_;
   std::uint64_t passes_ = 0;

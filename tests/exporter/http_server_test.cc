@@ -25,9 +25,10 @@
 #include "exporter/http.h"
 #include "log/log.h"
 
-// Beast's templates must be configured as in leakwatch_exporter (see
-// tests/exporter/CMakeLists.txt), or the two builds of them break the
-// one-definition rule and the server crashes at its first request.
+// Beast's templates must be configured as in leakwatch_exporter (the
+// top-level CMakeLists.txt sets the macros for every target), or the two
+// builds of them break the one-definition rule and the server crashes at
+// its first request.
 #if !defined(BOOST_BEAST_USE_STD_STRING_VIEW) || \
     !defined(BOOST_ASIO_NO_DEPRECATED)
 #error "build with the Beast macros of the top-level CMakeLists.txt"
