@@ -26,6 +26,20 @@ struct Window {
   bool operator==(const Window&) const = default;
 };
 
+// Which containers are watched and which of their labels are exported
+// (the file-only `containers:` section).
+struct ContainerSelection {
+  // Regular expressions (RE2, Prometheus' syntax) matched against the
+  // container name, or the id where no name is known. Empty include means
+  // every container.
+  std::vector<std::string> include;
+  std::vector<std::string> exclude;
+  // Container label keys, as Docker spells them, exported as
+  // container_label_<key>. None by default: cardinality is the user's call.
+  std::vector<std::string> labels;
+  bool operator==(const ContainerSelection&) const = default;
+};
+
 // Thread-safety: a plain value; the daemon copies it where it needs it.
 struct Config {
   std::string listen_address = ":9702";
@@ -40,6 +54,7 @@ struct Config {
   log::Level log_level = log::Level::kInfo;
   log::Format log_format = log::Format::kLogfmt;
   bool config_check = false;
+  ContainerSelection containers;
 
   bool docker_enabled() const { return docker_host != "none"; }
 };
