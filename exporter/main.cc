@@ -1,8 +1,12 @@
 // leakwatch's entry point: parse the configuration, then run the daemon.
+#include <unistd.h>
+
 #include <cstdio>
+#include <iostream>
 #include <string>
 #include <vector>
 
+#include "analyze/analyze.h"
 #include "config/config.h"
 #include "exporter/exporter.h"
 #include "log/log.h"
@@ -10,6 +14,11 @@
 int main(int argc, char** argv) {
   using namespace leakwatch;
   std::vector<std::string> args(argv + 1, argv + argc);
+  if (!args.empty() && args.front() == "analyze") {
+    args.erase(args.begin());
+    return analyze::Run(args, std::cin, std::cout, std::cerr,
+                        isatty(STDOUT_FILENO) != 0);
+  }
   auto command = config::Parse(args, config::ProcessEnvironment());
   if (!command) {
     std::fprintf(stderr, "leakwatch: error: %s\n",

@@ -1,0 +1,405 @@
+#include "estimator/estimator.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+namespace leakwatch::estimator {
+namespace {
+
+constexpr std::int64_t kNoBucket = std::numeric_limits<std::int64_t>::min();
+constexpr double kMsPerHour = 3600.0 * 1000.0;
+// One-sided 95 % normal quantile, for the Theil–Sen confidence bound.
+constexpr double kZ95 = 1.6449;
+
+std::int64_t FloorDiv(std::int64_t a, std::int64_t b) {
+  std::int64_t q = a / b;
+  return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+double Clamp01(double x) { return std::clamp(x, 0.0, 1.0); }
+
+// 0 at 75 % of the threshold, 0.5 at the threshold, 1 at 125 %: a soft
+// "x reaches thr" whose 0.5 crossing is exactly the hard rule.
+double Reaches(double x, double thr) {
+  if (!(thr > 0)) return 0;
+  return Clamp01(0.5 + (x / thr - 1.0) * 2.0);
+}
+
+// The memory that a leak fills and a garbage collector does not give back:
+// anonymous memory when it is known, so page cache (file-backed,
+// reclaimable) never counts; else usage without cache; else the working set.
+double Signal(const Observation& o) {
+  if (std::isfinite(o.rss)) return o.rss;
+  if (std::isfinite(o.usage) && std::isfinite(o.cache)) {
+    return std::max(0.0, o.usage - o.cache);
+  }
+  return o.working_set;
+}
+
+struct Bucket {
+  std::int64_t index = kNoBucket;
+  double min = 0;
+  double max = 0;
+  std::uint32_t count = 0;
+  // The largest fall from one sample to the next (a collection), and the
+  // sum and count of absolute steps (the noise level).
+  double max_drop = 0;
+  double abs_steps = 0;
+  std::uint32_t steps = 0;
+};
+
+struct Window {
+  std::int64_t window_ms = 0;
+  std::int64_t bucket_ms = 0;
+  std::vector<Bucket> ring;  // the window's buckets plus the open one
+  std::int64_t open = kNoBucket;
+  int above = 0;
+  int below = 0;
+  Verdict verdict;
+
+  void Clear() {
+    for (Bucket& b : ring) b = Bucket{};
+    open = kNoBucket;
+    above = 0;
+    below = 0;
+    std::optional<std::int64_t> first = verdict.first_suspected_at_ms;
+    verdict = Verdict{};
+    verdict.first_suspected_at_ms = first;
+  }
+};
+
+// The Theil–Sen slope of points [from, to), using scratch for the pairs.
+double MedianSlope(const std::vector<double>& t, const std::vector<double>& m,
+                   std::size_t from, std::size_t to,
+                   std::vector<double>& scratch) {
+  scratch.clear();
+  for (std::size_t i = from; i < to; ++i) {
+    for (std::size_t j = i + 1; j < to; ++j) {
+      scratch.push_back((m[j] - m[i]) / (t[j] - t[i]));
+    }
+  }
+  if (scratch.empty()) return 0;
+  auto mid = scratch.begin() + static_cast<std::ptrdiff_t>(scratch.size() / 2);
+  std::nth_element(scratch.begin(), mid, scratch.end());
+  return *mid;
+}
+
+}  // namespace
+
+struct Estimator::State {
+  Params params;
+  std::vector<Window> windows;
+  std::vector<Verdict> verdicts;
+  double limit = kUnknown;  // the latest known limit
+  double peak = 0;          // the highest signal seen, the scale without one
+  std::int64_t last_t_ms = kNoBucket;
+  double last_x = kUnknown;  // the previous sample's signal
+  std::uint64_t restarts = 0;
+  // Scratch for evaluations, kept to avoid allocating per bucket.
+  std::vector<double> t, m, slopes, noise;
+
+  // Whether any bucket of the longest window fell by `collection` or more.
+  bool CollectedWithin(double collection) const {
+    const Window* longest = nullptr;
+    for (const Window& w : windows) {
+      if (longest == nullptr || w.window_ms > longest->window_ms) longest = &w;
+    }
+    if (longest == nullptr) return false;
+    return std::any_of(longest->ring.begin(), longest->ring.end(),
+                       [collection](const Bucket& b) {
+                         return b.count > 0 && b.max_drop >= collection;
+                       });
+  }
+
+  Window MakeWindow(std::chrono::milliseconds duration) const {
+    Window w;
+    w.window_ms = std::max<std::int64_t>(1, duration.count());
+    const int buckets = std::max(params.buckets, 2 * params.segments);
+    w.bucket_ms = std::max<std::int64_t>(1, w.window_ms / buckets);
+    w.ring.resize(static_cast<std::size_t>(buckets) + 1);
+    return w;
+  }
+
+  double Scale() const { return std::isfinite(limit) ? limit : peak; }
+
+  void Evaluate(Window& w, std::int64_t closed, std::int64_t t_ms);
+  bool LooksLikeRestart(double x) const;
+};
+
+bool Estimator::State::LooksLikeRestart(double x) const {
+  // A restart gives back (nearly) everything: the signal falls below half
+  // of the floor the shortest window has seen, by more than 5 % of the
+  // scale. A garbage collector returns to the floor, never far below it.
+  const Window* shortest = nullptr;
+  for (const Window& w : windows) {
+    if (shortest == nullptr || w.window_ms < shortest->window_ms) shortest = &w;
+  }
+  if (shortest == nullptr || shortest->open == kNoBucket) return false;
+  double floor = std::numeric_limits<double>::infinity();
+  std::size_t buckets = 0;
+  for (const Bucket& b : shortest->ring) {
+    if (b.count > 0 && b.index != kNoBucket &&
+        b.index >
+            shortest->open - static_cast<std::int64_t>(shortest->ring.size())) {
+      floor = std::min(floor, b.min);
+      ++buckets;
+    }
+  }
+  if (buckets < 2) return false;
+  return x < 0.5 * floor && floor - x > 0.05 * Scale();
+}
+
+void Estimator::State::Evaluate(Window& w, std::int64_t closed,
+                                std::int64_t t_ms) {
+  const auto buckets = static_cast<std::int64_t>(w.ring.size()) - 1;
+  const std::int64_t first = closed - buckets + 1;
+  t.clear();
+  m.clear();
+  double last_max = 0;
+  std::int64_t oldest = kNoBucket;
+  const int segments = params.segments;
+  std::vector<double> seg_min(static_cast<std::size_t>(segments),
+                              std::numeric_limits<double>::infinity());
+  std::vector<double> seg_drop(static_cast<std::size_t>(segments), 0.0);
+  noise.clear();
+  for (std::int64_t index = first; index <= closed; ++index) {
+    const Bucket& b = w.ring[static_cast<std::size_t>(
+        ((index % (buckets + 1)) + buckets + 1) % (buckets + 1))];
+    if (b.index != index || b.count == 0) continue;
+    if (oldest == kNoBucket) oldest = index;
+    t.push_back((static_cast<double>(index) + 0.5) *
+                static_cast<double>(w.bucket_ms) / 1000.0);
+    m.push_back(b.min);
+    last_max = b.max;
+    const auto seg =
+        static_cast<std::size_t>((index - first) * segments / buckets);
+    seg_min[seg] = std::min(seg_min[seg], b.min);
+    seg_drop[seg] = std::max(seg_drop[seg], b.max_drop);
+    if (b.steps > 0) noise.push_back(b.abs_steps / b.steps);
+  }
+  Verdict& v = w.verdict;
+  const std::size_t n = m.size();
+  // Judging needs the whole window: samples back to its start (a young
+  // container's first minutes are not a window's worth of history) and
+  // most buckets filled.
+  v.ready = oldest != kNoBucket && oldest - first <= buckets / 16 &&
+            static_cast<double>(n) >=
+                params.min_coverage * static_cast<double>(buckets) &&
+            std::all_of(seg_min.begin(), seg_min.end(),
+                        [](double s) { return std::isfinite(s); });
+  if (n < 4) {
+    v.slope_bytes_per_second = 0;
+    v.r_squared = 0;
+    v.score = 0;
+    v.time_to_limit_seconds.reset();
+    return;
+  }
+
+  // Garbage collection. A bucket's minimum is a post-GC trough only if a
+  // collection happened in it or close by; a window that sits inside one
+  // long GC cycle sees the allocation ramp, not the baseline. So when the
+  // series shows collections (falls far above the noise), every segment
+  // of the window must hold one before its minimum counts.
+  const double scale = Scale();
+  double sigma = 0;
+  if (!noise.empty()) {
+    auto mid_noise =
+        noise.begin() + static_cast<std::ptrdiff_t>(noise.size() / 2);
+    std::nth_element(noise.begin(), mid_noise, noise.end());
+    sigma = *mid_noise / 1.128;  // E|x1 - x2| = 2 sigma / sqrt(pi)
+  }
+  const double collection = std::max(6 * sigma, params.min_collection * scale);
+  const bool collects_here =
+      std::any_of(seg_drop.begin(), seg_drop.end(),
+                  [collection](double d) { return d >= collection; });
+  const bool every_segment_collects =
+      std::all_of(seg_drop.begin(), seg_drop.end(),
+                  [collection](double d) { return d >= collection; });
+  const bool collects_at_all = collects_here || CollectedWithin(collection);
+  const bool troughs_seen = !collects_at_all || every_segment_collects;
+
+  // Theil–Sen: the median of all pairwise slopes, robust to the outliers a
+  // bucket without a GC trough makes. Its lower confidence bound comes
+  // from the rank distribution of Kendall's S (Sen 1968).
+  slopes.clear();
+  for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t j = i + 1; j < n; ++j) {
+      slopes.push_back((m[j] - m[i]) / (t[j] - t[i]));
+    }
+  }
+  const std::size_t pairs = slopes.size();
+  const double nd = static_cast<double>(n);
+  auto mid = slopes.begin() + static_cast<std::ptrdiff_t>(pairs / 2);
+  std::nth_element(slopes.begin(), mid, slopes.end());
+  const double slope = *mid;
+  const double c = kZ95 * std::sqrt(nd * (nd - 1) * (2 * nd + 5) / 18.0);
+  const double lower_rank = std::floor((static_cast<double>(pairs) - c) / 2.0);
+  double lower = slopes.front();
+  if (lower_rank >= 0) {
+    auto at = slopes.begin() + static_cast<std::ptrdiff_t>(lower_rank);
+    std::nth_element(slopes.begin(), at, mid);
+    lower = *at;
+  } else {
+    lower = *std::min_element(slopes.begin(), mid);
+  }
+
+  // r² of the least-squares line through the minima.
+  double st = 0, sm = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    st += t[i];
+    sm += m[i];
+  }
+  const double mt = st / nd, mm = sm / nd;
+  double stt = 0, smm = 0, stm = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    stt += (t[i] - mt) * (t[i] - mt);
+    smm += (m[i] - mm) * (m[i] - mm);
+    stm += (t[i] - mt) * (m[i] - mm);
+  }
+  v.r_squared = (stt > 0 && smm > 0) ? Clamp01(stm * stm / (stt * smm)) : 0;
+  v.slope_bytes_per_second = slope;
+
+  // The evidence, each as a soft "reaches its threshold":
+  const double healthy = params.healthy_growth_per_hour * scale / 3600.0;
+  const double leak = params.leak_growth_per_hour * scale / 3600.0;
+  // 1. Growth surely above healthy drift, and at a leak's rate.
+  const double rate = std::min(Reaches(lower, healthy), Reaches(slope, leak));
+  // 2. It keeps going: the minimum of every segment of the window is above
+  //    the one before by a fair share of the growth. One step up, a warm-up
+  //    that has levelled off, or a burst that came back leaves a segment
+  //    flat.
+  const double window_s = static_cast<double>(w.window_ms) / 1000.0;
+  const double share = slope * window_s / segments;
+  double weakest = std::numeric_limits<double>::infinity();
+  for (int s = 0; s + 1 < segments; ++s) {
+    weakest = std::min(weakest, seg_min[static_cast<std::size_t>(s + 1)] -
+                                    seg_min[static_cast<std::size_t>(s)]);
+  }
+  const double keeps_going = share > 0 ? Reaches(weakest / share, 0.3) : 0;
+  // 3. It is not levelling off: the Theil–Sen slope of the window's second
+  //    half is not far below the first half's. A warm-up approaching its
+  //    plateau as 1 - exp(-t/tau) has a ratio of exp(-W/2tau); a leak, 1.
+  const std::size_t half = n / 2;
+  const double first_half = MedianSlope(t, m, 0, half, slopes);
+  const double second_half = MedianSlope(t, m, half, n, slopes);
+  const double not_slowing =
+      first_half > 0 ? Reaches(second_half / first_half, params.min_speed_ratio)
+                     : (second_half > 0 ? 1.0 : 0.0);
+  v.score =
+      v.ready && troughs_seen ? std::min({rate, keeps_going, not_slowing}) : 0;
+  v.evidence = {lower, rate, keeps_going, not_slowing};
+  ++v.evaluations;
+
+  if (slope > 0 && lower > 0 && std::isfinite(limit)) {
+    v.time_to_limit_seconds = std::max(0.0, limit - last_max) / slope;
+  } else {
+    v.time_to_limit_seconds.reset();
+  }
+
+  // The verdict moves only after `persistence` evaluations agree, so it
+  // does not flap from one bucket to the next.
+  if (v.score >= params.on_score) {
+    w.below = 0;
+    if (++w.above >= params.persistence && !v.suspected) {
+      v.suspected = true;
+      if (!v.first_suspected_at_ms) v.first_suspected_at_ms = t_ms;
+    }
+  } else if (v.score < params.off_score) {
+    w.above = 0;
+    if (++w.below >= params.persistence) v.suspected = false;
+  } else {
+    w.above = 0;
+    w.below = 0;
+  }
+}
+
+Estimator::Estimator(std::span<const std::chrono::milliseconds> windows,
+                     Params params)
+    : state_(std::make_unique<State>()) {
+  state_->params = params;
+  state_->params.segments = std::max(2, params.segments);
+  for (auto w : windows) state_->windows.push_back(state_->MakeWindow(w));
+  state_->verdicts.resize(state_->windows.size());
+}
+
+Estimator::Estimator(Estimator&&) noexcept = default;
+Estimator& Estimator::operator=(Estimator&&) noexcept = default;
+Estimator::~Estimator() = default;
+
+void Estimator::Update(const Observation& o) {
+  State& s = *state_;
+  if (s.last_t_ms != kNoBucket && o.t_ms <= s.last_t_ms) return;
+  const double x = Signal(o);
+  if (!std::isfinite(x)) return;
+  s.last_t_ms = o.t_ms;
+  if (std::isfinite(o.limit) && o.limit > 0) s.limit = o.limit;
+  if (s.LooksLikeRestart(x)) {
+    ++s.restarts;
+    for (Window& w : s.windows) w.Clear();
+    s.peak = 0;
+    s.last_x = kUnknown;
+  }
+  s.peak = std::max(s.peak, x);
+
+  for (Window& w : s.windows) {
+    const std::int64_t index = FloorDiv(o.t_ms, w.bucket_ms);
+    const auto size = static_cast<std::int64_t>(w.ring.size());
+    if (w.open != kNoBucket && index > w.open) {
+      s.Evaluate(w, w.open, o.t_ms);
+      // Empty the slots the ring moves over: a gap reads as no samples.
+      for (std::int64_t k = std::max(w.open + 1, index - size + 1); k <= index;
+           ++k) {
+        w.ring[static_cast<std::size_t>(((k % size) + size) % size)] = Bucket{};
+      }
+    }
+    if (w.open == kNoBucket || index > w.open) w.open = index;
+    Bucket& b =
+        w.ring[static_cast<std::size_t>(((index % size) + size) % size)];
+    if (b.index != index) b = Bucket{index, x, x, 0, 0, 0, 0};
+    b.min = std::min(b.min, x);
+    b.max = std::max(b.max, x);
+    ++b.count;
+    if (std::isfinite(s.last_x)) {
+      b.max_drop = std::max(b.max_drop, s.last_x - x);
+      b.abs_steps += std::abs(x - s.last_x);
+      ++b.steps;
+    }
+  }
+  s.last_x = x;
+  for (std::size_t i = 0; i < s.windows.size(); ++i) {
+    s.verdicts[i] = s.windows[i].verdict;
+  }
+}
+
+std::span<const Verdict> Estimator::verdicts() const {
+  return state_->verdicts;
+}
+
+void Estimator::Reset() {
+  for (Window& w : state_->windows) w.Clear();
+  state_->peak = 0;
+  for (std::size_t i = 0; i < state_->windows.size(); ++i) {
+    state_->verdicts[i] = state_->windows[i].verdict;
+  }
+}
+
+void Estimator::SetWindows(std::span<const std::chrono::milliseconds> windows) {
+  State& s = *state_;
+  std::map<std::int64_t, Window> old;
+  for (Window& w : s.windows) old.emplace(w.window_ms, std::move(w));
+  s.windows.clear();
+  for (auto d : windows) {
+    auto it = old.find(std::max<std::int64_t>(1, d.count()));
+    s.windows.push_back(it != old.end() ? std::move(it->second)
+                                        : s.MakeWindow(d));
+  }
+  s.verdicts.assign(s.windows.size(), Verdict{});
+  for (std::size_t i = 0; i < s.windows.size(); ++i) {
+    s.verdicts[i] = s.windows[i].verdict;
+  }
+}
+
+std::uint64_t Estimator::restarts() const { return state_->restarts; }
+
+}  // namespace leakwatch::estimator

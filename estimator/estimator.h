@@ -1,0 +1,125 @@
+// The leak estimator: samples in, verdicts out.
+//
+// Pure: no I/O, no clock, no threads. The daemon feeds it each container's
+// samples as they enter the ring buffers, and `leakwatch analyze` feeds it
+// recorded samples in time order, so both run exactly this code. The
+// method and its parameters are explained in docs/leak-detection.md.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <span>
+#include <vector>
+
+namespace leakwatch::estimator {
+
+inline constexpr double kUnknown = std::numeric_limits<double>::quiet_NaN();
+
+// One sample of a container's memory. Unknown inputs are NaN.
+struct Observation {
+  std::int64_t t_ms = 0;  // Unix time in milliseconds
+  double working_set = kUnknown;
+  double rss = kUnknown;    // anonymous memory
+  double cache = kUnknown;  // file-backed page cache
+  double usage = kUnknown;
+  // The memory limit the leak would run into: the cgroup limit, else the
+  // host's memory. NaN when unknown.
+  double limit = kUnknown;
+};
+
+// Tunables. The defaults come from the acceptance definition of a leak
+// (docs/leak-detection.md): growth below 1.5 % of the limit per hour is
+// healthy drift, a leak grows at 2 % per hour or more.
+struct Params {
+  // Growth, as a fraction of the limit per hour, that is never a leak: the
+  // slope's lower confidence bound must be above it.
+  double healthy_growth_per_hour = 0.015;
+  // Growth that is a leak: the slope itself must reach it.
+  double leak_growth_per_hour = 0.0175;
+  // Buckets per window; each keeps the minimum of its samples (the trough
+  // a garbage collector leaves).
+  int buckets = 32;
+  // Segments of the window whose minima must each rise over the one before:
+  // growth that keeps going, not one step.
+  int segments = 4;
+  // The second half of a window must grow at least this fraction as fast
+  // as the first: a warm-up levels off, a leak does not.
+  double min_speed_ratio = 0.7;
+  // A fall between two samples of at least this fraction of the limit (and
+  // six times the noise) is a garbage collection.
+  double min_collection = 0.002;
+  // Fraction of the window's buckets that must hold samples before it
+  // judges.
+  double min_coverage = 0.75;
+  // Consecutive evaluations (one per closed bucket) above on_score before
+  // the verdict turns to leaking, and below off_score before it turns back.
+  int persistence = 3;
+  double on_score = 0.5;
+  double off_score = 0.25;
+};
+
+// One window's state after the last sample.
+struct Verdict {
+  bool ready = false;  // the window is covered well enough to judge
+  double slope_bytes_per_second = 0;
+  double r_squared = 0;
+  double score = 0;  // 0 no leak .. 1 certain
+  bool suspected = false;
+  // At the current slope, seconds until the baseline reaches the limit;
+  // nullopt when not growing or no limit is known.
+  std::optional<double> time_to_limit_seconds;
+  // The first sample after which the verdict turned leaking; never reset.
+  std::optional<std::int64_t> first_suspected_at_ms;
+
+  // Why: the evidence of the last evaluation, each 0..1 with 0.5 at its
+  // threshold (the score is the smallest). For `analyze --explain`.
+  struct Evidence {
+    double slope_lower_bytes_per_second = 0;  // Theil–Sen 95 % lower bound
+    double rate = 0;         // growth above healthy drift, at a leak's rate
+    double keeps_going = 0;  // every segment's minimum above the last
+    double not_slowing = 0;  // no levelling off (warm-up)
+  } evidence;
+  std::uint64_t evaluations = 0;  // evaluations so far (one per bucket)
+};
+
+// One container's estimator over several windows.
+//
+// Thread-safety: none; one per container, owned by the sampling loop.
+class Estimator {
+ public:
+  explicit Estimator(std::span<const std::chrono::milliseconds> windows,
+                     Params params = {});
+  Estimator(Estimator&&) noexcept;
+  Estimator& operator=(Estimator&&) noexcept;
+  ~Estimator();
+
+  // Feeds one sample; samples must come in time order (older ones are
+  // ignored). Cost: O(windows) per sample, plus one bounded evaluation of a
+  // window each time one of its buckets closes.
+  void Update(const Observation& observation);
+
+  // One verdict per window, in the order given.
+  std::span<const Verdict> verdicts() const;
+
+  // Forgets the history (a container restart) but keeps
+  // first_suspected_at_ms.
+  void Reset();
+
+  // Changes the windows, keeping the state of every window whose duration
+  // is still listed.
+  void SetWindows(std::span<const std::chrono::milliseconds> windows);
+
+  // Restarts detected from the samples themselves (memory falling back far
+  // below its floor).
+  std::uint64_t restarts() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace leakwatch::estimator

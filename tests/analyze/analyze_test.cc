@@ -1,0 +1,203 @@
+#include "analyze/analyze.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+namespace leakwatch::analyze {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+struct Outcome {
+  int code;
+  std::string out;
+  std::string err;
+  std::vector<nlohmann::json> rows() const {
+    std::vector<nlohmann::json> r;
+    std::istringstream in(out);
+    std::string line;
+    while (std::getline(in, line)) r.push_back(nlohmann::json::parse(line));
+    return r;
+  }
+};
+
+Outcome Analyze(std::vector<std::string> args,
+                const std::string& stdin_text = "") {
+  std::istringstream in(stdin_text);
+  std::ostringstream out, err;
+  int code = Run(args, in, out, err, /*stdout_is_tty=*/false);
+  return {code, out.str(), err.str()};
+}
+
+class AnalyzeTest : public ::testing::Test {
+ protected:
+  AnalyzeTest() {
+    dir_ = fs::temp_directory_path() /
+           ("leakwatch-analyze-" + std::to_string(::getpid()));
+    fs::create_directories(dir_);
+  }
+  ~AnalyzeTest() override { fs::remove_all(dir_); }
+
+  std::string Write(const std::string& name, const std::string& text) {
+    fs::path p = dir_ / name;
+    std::ofstream(p) << text;
+    return p.string();
+  }
+
+  // A leak of 100 MiB/h on a 512 MiB limit, sampled every 5 s for `hours`.
+  static std::string LeakCsv(
+      double hours, const std::string& header = "time,working_set,rss,limit") {
+    std::ostringstream csv;
+    csv << header << "\n";
+    for (int i = 0; i < hours * 720; ++i) {
+      const double rss = 100.0 * 1048576 + i * 5 * (100.0 * 1048576 / 3600);
+      csv << 1'700'000'000 + i * 5 << "," << static_cast<long>(rss * 1.2) << ","
+          << static_cast<long>(rss) << "," << 512 * 1048576 << "\n";
+    }
+    return csv.str();
+  }
+
+  fs::path dir_;
+};
+
+TEST_F(AnalyzeTest, ReportsEverySeriesAndWindowAsJsonLines) {
+  const std::string file = Write("leak.csv", LeakCsv(2));
+  Outcome o = Analyze({file});
+  ASSERT_EQ(o.code, 0) << o.err;
+  auto rows = o.rows();
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[0]["series"], file);
+  EXPECT_EQ(rows[0]["window"], "15m");
+  EXPECT_EQ(rows[1]["window"], "1h");
+  EXPECT_EQ(rows[2]["window"], "6h");
+  // (last - 1h, last] at a 5 s interval holds 720 samples.
+  EXPECT_EQ(rows[1]["samples"], 720);
+  EXPECT_EQ(rows[2]["samples"], 1440);
+  EXPECT_EQ(rows[1]["suspected"], true);
+  EXPECT_TRUE(rows[1]["first_suspected_at"].is_number());
+  EXPECT_NEAR(rows[1]["slope_bytes_per_second"].get<double>(),
+              100.0 * 1048576 / 3600, 100.0 * 1048576 / 3600 * 0.05);
+  EXPECT_TRUE(rows[1]["time_to_limit_seconds"].is_number());
+  for (const char* key :
+       {"series", "window", "samples", "slope_bytes_per_second", "r_squared",
+        "score", "suspected", "first_suspected_at", "time_to_limit_seconds"}) {
+    EXPECT_TRUE(rows[0].contains(key)) << key;
+  }
+}
+
+TEST_F(AnalyzeTest, ReadsStandardInputAndNamesItDash) {
+  Outcome o = Analyze({"--windows", "1h", "-"}, LeakCsv(1.5));
+  ASSERT_EQ(o.code, 0) << o.err;
+  ASSERT_EQ(o.rows().size(), 1u);
+  EXPECT_EQ(o.rows()[0]["series"], "-");
+}
+
+TEST_F(AnalyzeTest, LimitFlagOverridesTheLimitColumn) {
+  const std::string file = Write("leak.csv", LeakCsv(2));
+  Outcome without = Analyze({"--windows", "1h", file});
+  Outcome with = Analyze({"--windows", "1h", "--limit", "10737418240", file});
+  ASSERT_EQ(with.code, 0) << with.err;
+  EXPECT_GT(with.rows()[0]["time_to_limit_seconds"].get<double>(),
+            without.rows()[0]["time_to_limit_seconds"].get<double>());
+}
+
+TEST_F(AnalyzeTest, NoLimitMeansNoTimeToLimit) {
+  std::string csv = "t,bytes\n";
+  for (int i = 0; i < 1440; ++i) {
+    csv += std::to_string(1'700'000'000 + i * 5) + "," +
+           std::to_string(100 * 1048576 + i * 150000) + "\n";
+  }
+  Outcome o = Analyze({"--windows", "1h", Write("ws.csv", csv)});
+  ASSERT_EQ(o.code, 0) << o.err;
+  EXPECT_TRUE(o.rows()[0]["time_to_limit_seconds"].is_null());
+}
+
+TEST_F(AnalyzeTest, ReadsPrometheusQueryRangeReplies) {
+  nlohmann::json values = nlohmann::json::array();
+  for (int i = 0; i < 1440; ++i) {
+    values.push_back(
+        {1'700'000'000 + i * 5, std::to_string(100 * 1048576 + i * 150000)});
+  }
+  nlohmann::json reply = {
+      {"status", "success"},
+      {"data",
+       {{"resultType", "matrix"},
+        {"result",
+         {{{"metric",
+            {{"__name__", "leakwatch_container_memory_working_set_bytes"},
+             {"name", "web"},
+             {"id", "abc"}}},
+           {"values", values}}}}}}};
+  Outcome o = Analyze({"--windows", "1h", Write("q.json", reply.dump())});
+  ASSERT_EQ(o.code, 0) << o.err;
+  ASSERT_EQ(o.rows().size(), 1u);
+  EXPECT_EQ(
+      o.rows()[0]["series"],
+      "leakwatch_container_memory_working_set_bytes{id=\"abc\",name=\"web\"}");
+  EXPECT_EQ(o.rows()[0]["samples"], 720);
+}
+
+TEST_F(AnalyzeTest, MalformedCsvExitsTwoNamingFileAndLine) {
+  const std::string file =
+      Write("bad.csv", "time,working_set\n1700000000,100\n1700000005,12x\n");
+  Outcome o = Analyze({file});
+  EXPECT_EQ(o.code, 2);
+  EXPECT_THAT(o.err, HasSubstr(file + ":3:"));
+  EXPECT_THAT(o.err, HasSubstr("12x"));
+}
+
+TEST_F(AnalyzeTest, TwoUnknownValueColumnsAreMalformed) {
+  const std::string file = Write("two.csv", "time,a,b\n1,2,3\n");
+  Outcome o = Analyze({file});
+  EXPECT_EQ(o.code, 2);
+  EXPECT_THAT(o.err, HasSubstr(file + ":1:"));
+}
+
+TEST_F(AnalyzeTest, RaggedRowsAreMalformed) {
+  const std::string file = Write("ragged.csv", "time,rss\n1,2\n2\n");
+  Outcome o = Analyze({file});
+  EXPECT_EQ(o.code, 2);
+  EXPECT_THAT(o.err, HasSubstr(file + ":3:"));
+}
+
+TEST_F(AnalyzeTest, MalformedJsonExitsTwoNamingFileAndLine) {
+  const std::string file =
+      Write("bad.json", "{\"status\": \"success\",\n \"data\": [1,\n");
+  Outcome o = Analyze({file});
+  EXPECT_EQ(o.code, 2);
+  EXPECT_THAT(o.err, HasSubstr(file + ":"));
+  const std::string wrong_type = Write(
+      "vector.json",
+      R"({"status":"success","data":{"resultType":"vector","result":[]}})");
+  Outcome v = Analyze({wrong_type});
+  EXPECT_EQ(v.code, 2);
+  EXPECT_THAT(v.err, HasSubstr("matrix"));
+}
+
+TEST_F(AnalyzeTest, UnreadableFilesAndBadFlagsExitTwo) {
+  EXPECT_EQ(Analyze({(dir_ / "missing.csv").string()}).code, 2);
+  const std::string file = Write("leak.csv", LeakCsv(1));
+  EXPECT_EQ(Analyze({"--windows", "5x", file}).code, 2);
+  EXPECT_EQ(Analyze({"--limit", "-3", file}).code, 2);
+  EXPECT_EQ(Analyze({"--format", "xml", file}).code, 2);
+  EXPECT_EQ(Analyze({"--no-such-flag", file}).code, 2);
+  EXPECT_EQ(Analyze({}).code, 2);
+}
+
+TEST_F(AnalyzeTest, TableFormatIsForPeople) {
+  const std::string file = Write("leak.csv", LeakCsv(2));
+  Outcome o = Analyze({"--format", "table", "--windows", "1h", file});
+  ASSERT_EQ(o.code, 0);
+  EXPECT_THAT(o.out, HasSubstr("WINDOW"));
+  EXPECT_THAT(o.out, HasSubstr("yes"));
+}
+
+}  // namespace
+}  // namespace leakwatch::analyze
