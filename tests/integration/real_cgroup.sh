@@ -83,7 +83,7 @@ wait "$hog_pid" 2>/dev/null || true
 hog_pid=""
 for c in "${controllers[@]}"; do rmdir "$root/$c/$test_dir/docker/$id"; done
 sleep 2.5
-if curl -fsS "$LEAKWATCH_URL/metrics" | grep -qF "$id"; then
+if grep -qF "$id" <<<"$(curl -fsS "$LEAKWATCH_URL/metrics")"; then
   echo "FAIL: series for $id still exported after its cgroup was removed" >&2
   fail=1
 fi
