@@ -6,16 +6,18 @@
 #     -v /var/run/docker.sock:/var/run/docker.sock --group-add "$(getent group docker | cut -d: -f3)" \
 #     leakwatch
 #
-# The final image holds the binary and the four shared libraries it links
-# (prometheus-cpp core, spdlog, fmt, zlib) and runs as an unprivileged user:
+# The final image holds the binary and the shared libraries it links
+# (prometheus-cpp core, spdlog, fmt, zlib, yaml-cpp, RE2, OpenSSL, libcrypt)
+# and runs as an unprivileged user:
 # reading cgroups needs no privilege, only the read-only mount.
 ARG BASE_IMAGE=debian:bookworm-slim
 
 FROM ${BASE_IMAGE} AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      g++ cmake make libboost-dev prometheus-cpp-dev nlohmann-json3-dev \
+      g++ cmake make pkg-config libboost-dev prometheus-cpp-dev nlohmann-json3-dev \
       libexpected-dev libcli11-dev libspdlog-dev libfmt-dev zlib1g-dev \
+      libyaml-cpp-dev libre2-dev libssl-dev libcrypt-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -29,6 +31,7 @@ FROM ${BASE_IMAGE}
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       libprometheus-cpp-core1.0 libspdlog1.10 libfmt9 zlib1g \
+      libyaml-cpp0.7 libre2-9 libssl3 libcrypt1 \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --no-create-home --shell /usr/sbin/nologin --uid 10001 leakwatch
 COPY --from=build /build/bin/leakwatch /usr/bin/leakwatch

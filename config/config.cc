@@ -1,5 +1,7 @@
 #include "config/config.h"
 
+#include <re2/re2.h>
+
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <array>
@@ -8,6 +10,7 @@
 #include <cstdlib>
 #include <set>
 
+#include "config/detail/yaml.h"
 #include "leakwatch_revision.h"
 
 namespace leakwatch::config {
@@ -34,22 +37,53 @@ constexpr std::array<DurationUnit, 7> kDurationUnits = {
 // anything.
 constexpr int kMinSamplesPerWindow = 10;
 
-// One flag: how it reads, what it defaults to (for --help), and how its
-// text turns into a setting. The same Apply runs for the flag and for its
-// LEAKWATCH_* variable, so both accept exactly the same values.
+// Where a setting may come from.
+enum Source : unsigned {
+  kFlag = 1,
+  kEnv = 2,
+  kFile = 4,
+  kFlagOrEnv = kFlag | kEnv,
+  kEverywhere = kFlag | kEnv | kFile,
+};
+
+// One setting: how it reads, what it defaults to (for --help), how its
+// text turns into a value and how the value is shown. The same apply runs
+// for the flag, its LEAKWATCH_* variable and the file, so all three accept
+// exactly the same values.
 struct Setting {
-  const char* flag;  // without the leading dashes
-  const char* help;
-  std::string default_text;
-  std::function<Result<void>(Config&, const std::string&)> apply;
+  std::string key;  // the flag without its dashes: "web.listen-address"
+  std::string help;
+  std::string default_text;  // for --help; empty when there is none
+  detail::Shape shape = detail::Shape::kScalar;
+  unsigned sources = kEverywhere;
   bool is_switch = false;  // a flag without a value (--config.check)
+  // A path: written relative in the file, it is taken relative to the
+  // file's directory (as Prometheus does).
+  bool is_path = false;
+  // What a value looks like, for type errors in the file.
+  std::string expected = "a single value";
+  // Lists: checks one item, so that an error points at the item's line.
+  std::function<Result<void>(const std::string&)> check_item;
+  // Scalars get one item.
+  std::function<Result<void>(Config&, const std::vector<std::string>&)> apply;
+  // The effective value as text; nullptr leaves the setting out of
+  // Describe.
+  std::function<std::string(const Config&)> show;
 };
 
 Result<void> Ok() { return {}; }
 
-Result<void> SetString(std::string& field, const std::string& text) {
-  field = text;
-  return Ok();
+Error Prefixed(std::string_view where, const Error& e) {
+  return Error{e.code, std::string(where) + ": " + e.message};
+}
+
+std::string JoinComma(const std::vector<std::string>& items) {
+  std::string out;
+  for (const std::string& item : items) {
+    if (!out.empty()) out += ",";
+    out += item;
+  }
+  return out;
 }
 
 Result<bool> ParseBool(const std::string& text) {
@@ -62,91 +96,236 @@ Result<bool> ParseBool(const std::string& text) {
                    "\"" + text + "\" is not a boolean (want true or false)");
 }
 
+// A setting holding one value.
+Setting Scalar(std::string key, std::string help, std::string default_text,
+               std::string expected,
+               std::function<Result<void>(Config&, const std::string&)> set,
+               std::function<std::string(const Config&)> show) {
+  Setting s;
+  s.key = std::move(key);
+  s.help = std::move(help);
+  s.default_text = std::move(default_text);
+  s.expected = std::move(expected);
+  s.apply = [set = std::move(set)](Config& c,
+                                   const std::vector<std::string>& items) {
+    return set(c, items.empty() ? std::string() : items.front());
+  };
+  s.show = std::move(show);
+  return s;
+}
+
+// A setting holding a list: comma-separated in a flag or variable, a YAML
+// list or the same string in the file.
+Setting List(
+    std::string key, std::string help, std::string default_text,
+    std::function<Result<void>(const std::string&)> check_item,
+    std::function<Result<void>(Config&, const std::vector<std::string>&)> set,
+    std::function<std::string(const Config&)> show) {
+  Setting s;
+  s.key = std::move(key);
+  s.help = std::move(help);
+  s.default_text = std::move(default_text);
+  s.shape = detail::Shape::kList;
+  s.expected = "a list";
+  s.check_item = std::move(check_item);
+  s.apply = std::move(set);
+  s.show = std::move(show);
+  return s;
+}
+
+// A string setting stored as is.
+template <typename Field>
+Setting Text(std::string key, std::string help, std::string default_text,
+             Field Config::*field) {
+  return Scalar(
+      std::move(key), std::move(help), std::move(default_text),
+      "a single value",
+      [field](Config& c, const std::string& v) -> Result<void> {
+        c.*field = v;
+        return Ok();
+      },
+      [field](const Config& c) {
+        if constexpr (std::is_same_v<Field, std::filesystem::path>) {
+          return (c.*field).string();
+        } else {
+          return c.*field;
+        }
+      });
+}
+
+Result<void> CheckRegex(const std::string& pattern) {
+  RE2 re(pattern, RE2::Quiet);
+  if (!re.ok()) {
+    return MakeError(ErrorCode::kInvalid, "invalid regular expression \"" +
+                                              pattern + "\": " + re.error());
+  }
+  return Ok();
+}
+
+Result<void> CheckWindow(const std::string& item) {
+  auto d = ParseDuration(item);
+  if (!d) return MakeError(d.error().code, d.error().message);
+  if (d->count() == 0) {
+    return MakeError(ErrorCode::kInvalid, "a window cannot be 0");
+  }
+  return Ok();
+}
+
+Result<std::vector<Window>> WindowsFrom(const std::vector<std::string>& items) {
+  std::vector<Window> windows;
+  std::set<std::int64_t> seen;
+  for (const std::string& item : items) {
+    if (auto ok = CheckWindow(item); !ok) {
+      return MakeError(ok.error().code, ok.error().message);
+    }
+    const milliseconds d = *ParseDuration(item);
+    if (!seen.insert(d.count()).second) {
+      return MakeError(ErrorCode::kInvalid,
+                       "window " + item + " is listed twice");
+    }
+    windows.push_back(Window{d, item});
+  }
+  return windows;
+}
+
 std::vector<Setting> Settings(const std::string& docker_default) {
   std::vector<Setting> s;
-  s.push_back({"web.listen-address",
-               "Address on which to expose metrics and the web interface "
-               "(host:port; port 0 picks a free one)",
-               ":9702", [](Config& c, const std::string& v) {
-                 return SetString(c.listen_address, v);
-               }});
-  s.push_back({"web.telemetry-path", "Path under which to expose metrics",
-               "/metrics", [](Config& c, const std::string& v) -> Result<void> {
-                 c.telemetry_path = v;
-                 return Ok();
-               }});
-  s.push_back({"web.config.file",
-               "Path to a web configuration file (TLS and basic auth, "
-               "exporter-toolkit format)",
-               "", [](Config& c, const std::string& v) {
-                 return SetString(c.web_config_file, v);
-               }});
-  s.push_back({"config.file", "Path to the YAML configuration file", "",
-               [](Config& c, const std::string& v) {
-                 return SetString(c.config_file, v);
-               }});
-  s.push_back({"cgroup.root",
-               "Root of the cgroup filesystem (v1, v2 and hybrid layouts "
-               "are detected under it)",
-               "/sys/fs/cgroup",
-               [](Config& c, const std::string& v) -> Result<void> {
-                 c.cgroup_root = v;
-                 return Ok();
-               }});
-  s.push_back({"path.procfs", "procfs mountpoint", "/proc",
-               [](Config& c, const std::string& v) -> Result<void> {
-                 c.procfs = v;
-                 return Ok();
-               }});
-  s.push_back({"docker.host",
-               "Docker Engine API endpoint (unix:// or tcp://); defaults to "
-               "$DOCKER_HOST when set; \"none\" turns Docker off",
-               docker_default, [](Config& c, const std::string& v) {
-                 return SetString(c.docker_host, v);
-               }});
-  s.push_back({"sample.interval",
-               "How often every container is sampled (Prometheus duration)",
-               "5s", [](Config& c, const std::string& v) -> Result<void> {
-                 auto d = ParseDuration(v);
-                 if (!d) return tl::unexpected(d.error());
-                 c.sample_interval = *d;
-                 return Ok();
-               }});
-  s.push_back({"leak.windows",
-               "Sliding windows the leak estimator fits over "
-               "(comma-separated durations)",
-               std::string(kDefaultWindows),
-               [](Config& c, const std::string& v) -> Result<void> {
-                 auto w = ParseWindows(v);
-                 if (!w) return tl::unexpected(w.error());
-                 c.leak_windows = std::move(*w);
-                 return Ok();
-               }});
-  s.push_back({"log.level",
-               "Only log messages with the given severity or "
-               "above: debug, info, warn, error",
-               "info", [](Config& c, const std::string& v) -> Result<void> {
-                 auto l = log::ParseLevel(v);
-                 if (!l) return tl::unexpected(l.error());
-                 c.log_level = *l;
-                 return Ok();
-               }});
-  s.push_back({"log.format", "Output format of log messages: logfmt, json",
-               "logfmt", [](Config& c, const std::string& v) -> Result<void> {
-                 auto f = log::ParseFormat(v);
-                 if (!f) return tl::unexpected(f.error());
-                 c.log_format = *f;
-                 return Ok();
-               }});
-  s.push_back({"config.check",
-               "Validate the configuration and exit (0 valid, 1 invalid)", "",
-               [](Config& c, const std::string& v) -> Result<void> {
-                 auto b = ParseBool(v);
-                 if (!b) return tl::unexpected(b.error());
-                 c.config_check = *b;
-                 return Ok();
-               },
-               true});
+  s.push_back(Text("web.listen-address",
+                   "Address on which to expose metrics and the web interface "
+                   "(host:port; port 0 picks a free one)",
+                   ":9702", &Config::listen_address));
+  s.push_back(Text("web.telemetry-path", "Path under which to expose metrics",
+                   "/metrics", &Config::telemetry_path));
+  s.push_back(Text("web.config.file",
+                   "Path to a web configuration file (TLS and basic auth, "
+                   "exporter-toolkit format); re-read on SIGHUP",
+                   "", &Config::web_config_file));
+  s.back().is_path = true;
+  s.push_back(Text("config.file",
+                   "Path to the YAML configuration file (flags and "
+                   "environment win over it); re-read on SIGHUP",
+                   "", &Config::config_file));
+  s.back().sources = kFlagOrEnv;
+  s.push_back(Text("cgroup.root",
+                   "Root of the cgroup filesystem (v1, v2 and hybrid layouts "
+                   "are detected under it)",
+                   "/sys/fs/cgroup", &Config::cgroup_root));
+  s.back().is_path = true;
+  s.push_back(
+      Text("path.procfs", "procfs mountpoint", "/proc", &Config::procfs));
+  s.back().is_path = true;
+  s.push_back(Text("docker.host",
+                   "Docker Engine API endpoint (unix:// or tcp://); defaults "
+                   "to $DOCKER_HOST when set; \"none\" turns Docker off",
+                   docker_default, &Config::docker_host));
+  s.push_back(Scalar(
+      "sample.interval",
+      "How often every container is sampled (Prometheus duration)", "5s",
+      "a duration such as 5s",
+      [](Config& c, const std::string& v) -> Result<void> {
+        auto d = ParseDuration(v);
+        if (!d) return MakeError(d.error().code, d.error().message);
+        c.sample_interval = *d;
+        return Ok();
+      },
+      [](const Config& c) { return FormatDuration(c.sample_interval); }));
+  s.push_back(List(
+      "leak.windows",
+      "Sliding windows the leak estimator fits over (comma-separated "
+      "durations)",
+      std::string(kDefaultWindows), CheckWindow,
+      [](Config& c, const std::vector<std::string>& items) -> Result<void> {
+        auto w = WindowsFrom(items);
+        if (!w) return MakeError(w.error().code, w.error().message);
+        c.leak_windows = std::move(*w);
+        return Ok();
+      },
+      [](const Config& c) {
+        std::vector<std::string> labels;
+        for (const Window& w : c.leak_windows) labels.push_back(w.label);
+        return JoinComma(labels);
+      }));
+  s.back().expected = "a list of durations such as [15m, 1h]";
+  // Estimator thresholds (leak.*) go here, one entry each.
+  s.push_back(Scalar(
+      "log.level",
+      "Only log messages with the given severity or above: debug, info, "
+      "warn, error",
+      "info", "one of debug, info, warn, error",
+      [](Config& c, const std::string& v) -> Result<void> {
+        auto l = log::ParseLevel(v);
+        if (!l) return MakeError(l.error().code, l.error().message);
+        c.log_level = *l;
+        return Ok();
+      },
+      [](const Config& c) {
+        return std::string(log::LevelName(c.log_level));
+      }));
+  s.push_back(Scalar(
+      "log.format", "Output format of log messages: logfmt, json", "logfmt",
+      "one of logfmt, json",
+      [](Config& c, const std::string& v) -> Result<void> {
+        auto f = log::ParseFormat(v);
+        if (!f) return MakeError(f.error().code, f.error().message);
+        c.log_format = *f;
+        return Ok();
+      },
+      [](const Config& c) {
+        return std::string(c.log_format == log::Format::kJson ? "json"
+                                                              : "logfmt");
+      }));
+  s.push_back(Scalar(
+      "config.check",
+      "Validate the configuration (and the web configuration) and exit "
+      "(0 valid, 1 invalid)",
+      "", "true or false",
+      [](Config& c, const std::string& v) -> Result<void> {
+        auto b = ParseBool(v);
+        if (!b) return MakeError(b.error().code, b.error().message);
+        c.config_check = *b;
+        return Ok();
+      },
+      nullptr));
+  s.back().is_switch = true;
+  s.back().sources = kFlagOrEnv;
+
+  // containers: is file-only (regular expressions and label keys do not
+  // fit a flag's comma list well).
+  auto selection = [](std::vector<std::string> ContainerSelection::*field,
+                      std::string key, std::string help,
+                      std::function<Result<void>(const std::string&)> check) {
+    Setting setting = List(
+        std::move(key), std::move(help), "", std::move(check),
+        [field](Config& c,
+                const std::vector<std::string>& items) -> Result<void> {
+          c.containers.*field = items;
+          return Ok();
+        },
+        [field](const Config& c) { return JoinComma(c.containers.*field); });
+    setting.sources = kFile;
+    return setting;
+  };
+  s.push_back(selection(&ContainerSelection::include, "containers.include",
+                        "Watch only containers whose name (or id where no "
+                        "name is known) fully matches one of these RE2 "
+                        "expressions; empty watches every container",
+                        CheckRegex));
+  s.back().expected = "a list of regular expressions";
+  s.push_back(selection(&ContainerSelection::exclude, "containers.exclude",
+                        "Never watch containers whose name (or id) fully "
+                        "matches one of these; wins over include",
+                        CheckRegex));
+  s.back().expected = "a list of regular expressions";
+  s.push_back(
+      selection(&ContainerSelection::labels, "containers.labels",
+                "Container label keys exported as container_label_<key>",
+                [](const std::string& item) -> Result<void> {
+                  if (item.empty()) {
+                    return MakeError(ErrorCode::kInvalid, "empty label key");
+                  }
+                  return Ok();
+                }));
+  s.back().expected = "a list of label keys";
   return s;
 }
 
@@ -162,8 +341,178 @@ std::string EnvName(std::string_view flag) {
   return name;
 }
 
-Error Prefixed(std::string_view where, const Error& e) {
-  return Error{e.code, std::string(where) + ": " + e.message};
+const Setting* Find(const std::vector<Setting>& settings,
+                    std::string_view key) {
+  for (const Setting& s : settings) {
+    if (s.key == key) return &s;
+  }
+  return nullptr;
+}
+
+// A flag's or variable's text as the items apply takes.
+Result<std::vector<std::string>> ItemsOf(const Setting& s,
+                                         const std::string& text) {
+  if (s.shape != detail::Shape::kList) return std::vector<std::string>{text};
+  std::vector<std::string> items;
+  std::string_view rest = text;
+  if (rest.find_first_not_of(' ') == std::string_view::npos) return items;
+  while (true) {
+    std::size_t comma = rest.find(',');
+    std::string_view item = rest.substr(0, comma);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (item.empty()) {
+      return MakeError(ErrorCode::kInvalid, "empty item in \"" + text + "\"");
+    }
+    items.emplace_back(item);
+    if (comma == std::string_view::npos) break;
+    rest.remove_prefix(comma + 1);
+  }
+  return items;
+}
+
+Result<void> ApplyItems(const Setting& s, Config& config,
+                        const std::vector<std::string>& items) {
+  if (s.check_item) {
+    for (const std::string& item : items) {
+      if (auto ok = s.check_item(item); !ok) return ok;
+    }
+  }
+  return s.apply(config, items);
+}
+
+Result<void> ApplyFile(const std::vector<Setting>& settings,
+                       const std::string& file, Config& config) {
+  auto text = detail::ReadWholeFile(file, "config file");
+  if (!text) return MakeError(text.error().code, text.error().message);
+  std::vector<detail::Leaf> leaves;
+  for (const Setting& s : settings) {
+    detail::Leaf leaf;
+    leaf.path = YamlPath(s.key);
+    leaf.shape = s.shape;
+    leaf.expected = s.expected;
+    if ((s.sources & kFile) == 0) {
+      leaf.forbidden = "can only be set by the flag --" + s.key +
+                       " or the variable " + EnvName(s.key) +
+                       ", not in the file";
+    }
+    leaves.push_back(std::move(leaf));
+  }
+  auto tree = detail::ReadYaml(*text, file, leaves);
+  if (!tree) return MakeError(tree.error().code, tree.error().message);
+
+  const std::filesystem::path dir = std::filesystem::path(file).parent_path();
+  for (const Setting& s : settings) {
+    auto found = tree->find(YamlPath(s.key));
+    if (found == tree->end()) continue;
+    const detail::Value& value = found->second;
+    std::vector<std::string> items;
+    for (const detail::Item& item : value.items) {
+      if (s.check_item) {
+        if (auto ok = s.check_item(item.text); !ok) {
+          return MakeError(ok.error().code, item.where + ": " + s.key + ": " +
+                                                ok.error().message);
+        }
+      }
+      std::string text_value = item.text;
+      if (s.is_path && !text_value.empty() && text_value.front() != '/' &&
+          !dir.empty()) {
+        text_value = (dir / text_value).lexically_normal().string();
+      }
+      items.push_back(std::move(text_value));
+    }
+    if (auto ok = s.apply(config, items); !ok) {
+      return MakeError(ok.error().code,
+                       value.where + ": " + s.key + ": " + ok.error().message);
+    }
+    config.origin.file_locations[s.key] = value.where;
+  }
+  return Ok();
+}
+
+// A failed cross-field check: the settings involved, the first named being
+// the one to point at, and what is wrong.
+struct Problem {
+  std::vector<std::string> keys;
+  std::string message;
+};
+
+std::optional<Problem> Check(const Config& config) {
+  if (config.sample_interval.count() <= 0) {
+    return Problem{{"sample.interval"},
+                   "sample.interval must be greater than 0"};
+  }
+  if (config.leak_windows.empty()) {
+    return Problem{{"leak.windows"}, "leak.windows is empty"};
+  }
+  for (const Window& w : config.leak_windows) {
+    if (w.duration < kMinSamplesPerWindow * config.sample_interval) {
+      return Problem{
+          {"leak.windows", "sample.interval"},
+          "leak window " + w.label + " holds fewer than " +
+              std::to_string(kMinSamplesPerWindow) + " samples at " +
+              "sample.interval " + FormatDuration(config.sample_interval) +
+              "; use a window of at least " +
+              FormatDuration(kMinSamplesPerWindow * config.sample_interval) +
+              " or a shorter interval"};
+    }
+  }
+  const std::string& path = config.telemetry_path;
+  if (path.empty() || path.front() != '/') {
+    return Problem{{"web.telemetry-path"},
+                   "web.telemetry-path \"" + path + "\" must start with /"};
+  }
+  if (path == "/" || path == "/healthz") {
+    return Problem{{"web.telemetry-path"},
+                   "web.telemetry-path \"" + path +
+                       "\" would hide a built-in page; choose another path"};
+  }
+  if (config.listen_address.find(':') == std::string::npos) {
+    return Problem{{"web.listen-address"},
+                   "web.listen-address \"" + config.listen_address +
+                       "\" must be host:port (\":9702\" for every interface)"};
+  }
+  if (config.cgroup_root.empty() || config.procfs.empty()) {
+    return Problem{{"cgroup.root", "path.procfs"},
+                   "cgroup.root and path.procfs must not be empty"};
+  }
+  if (config.docker_host.empty()) {
+    return Problem{{"docker.host"},
+                   "docker.host is empty (use \"none\" to turn Docker off)"};
+  }
+  return std::nullopt;
+}
+
+// Builds a configuration from the defaults, the file and the overrides,
+// in that order, and validates it.
+Result<Config> Build(const std::vector<Setting>& settings,
+                     const Origin& origin) {
+  Config config;
+  config.leak_windows = *ParseWindows(kDefaultWindows);
+  config.docker_host = origin.docker_host_default;
+  config.origin = origin;
+  config.origin.file_locations.clear();
+
+  std::string file;
+  for (const Override& o : origin.overrides) {
+    if (o.key == "config.file") file = o.value;
+  }
+  if (!file.empty()) {
+    if (auto ok = ApplyFile(settings, file, config); !ok) {
+      return MakeError(ok.error().code, ok.error().message);
+    }
+  }
+  for (const Override& o : origin.overrides) {
+    const Setting* s = Find(settings, o.key);
+    if (s == nullptr) continue;
+    auto items = ItemsOf(*s, o.value);
+    if (!items) return tl::unexpected(Prefixed(o.origin, items.error()));
+    if (auto ok = ApplyItems(*s, config, *items); !ok) {
+      return tl::unexpected(Prefixed(o.origin, ok.error()));
+    }
+    config.origin.file_locations.erase(o.key);
+  }
+  return Validate(std::move(config));
 }
 
 }  // namespace
@@ -227,8 +576,7 @@ std::string FormatDuration(milliseconds duration) {
 }
 
 Result<std::vector<Window>> ParseWindows(std::string_view text) {
-  std::vector<Window> windows;
-  std::set<std::int64_t> seen;
+  std::vector<std::string> items;
   std::size_t start = 0;
   while (start <= text.size()) {
     std::size_t comma = text.find(',', start);
@@ -240,19 +588,10 @@ Result<std::vector<Window>> ParseWindows(std::string_view text) {
       return MakeError(ErrorCode::kInvalid,
                        "empty window in \"" + std::string(text) + "\"");
     }
-    auto d = ParseDuration(item);
-    if (!d) return tl::unexpected(d.error());
-    if (d->count() == 0) {
-      return MakeError(ErrorCode::kInvalid, "a window cannot be 0");
-    }
-    if (!seen.insert(d->count()).second) {
-      return MakeError(ErrorCode::kInvalid,
-                       "window " + std::string(item) + " is listed twice");
-    }
-    windows.push_back(Window{*d, std::string(item)});
+    items.emplace_back(item);
     start = comma + 1;
   }
-  return windows;
+  return WindowsFrom(items);
 }
 
 Getenv ProcessEnvironment() {
@@ -264,43 +603,26 @@ Getenv ProcessEnvironment() {
 }
 
 Result<Config> Validate(Config config) {
-  if (config.sample_interval.count() <= 0) {
-    return MakeError(ErrorCode::kInvalid,
-                     "sample.interval must be greater than 0");
-  }
-  for (const Window& w : config.leak_windows) {
-    if (w.duration < kMinSamplesPerWindow * config.sample_interval) {
-      return MakeError(
-          ErrorCode::kInvalid,
-          "leak window " + w.label + " holds fewer than " +
-              std::to_string(kMinSamplesPerWindow) + " samples at " +
-              "sample.interval " + FormatDuration(config.sample_interval) +
-              "; use a window of at least " +
-              FormatDuration(kMinSamplesPerWindow * config.sample_interval));
+  std::optional<Problem> problem = Check(config);
+  if (!problem) return config;
+  // Point at the file line of the first setting involved that the file
+  // set, else at the flag or variable that set it.
+  for (const std::string& key : problem->keys) {
+    auto at = config.origin.file_locations.find(key);
+    if (at != config.origin.file_locations.end()) {
+      return MakeError(ErrorCode::kInvalid,
+                       at->second + ": " + problem->message);
     }
   }
-  if (config.leak_windows.empty()) {
-    return MakeError(ErrorCode::kInvalid, "leak.windows is empty");
+  for (const std::string& key : problem->keys) {
+    for (const Override& o : config.origin.overrides) {
+      if (o.key == key) {
+        return MakeError(ErrorCode::kInvalid,
+                         o.origin + ": " + problem->message);
+      }
+    }
   }
-  const std::string& path = config.telemetry_path;
-  if (path.empty() || path.front() != '/') {
-    return MakeError(ErrorCode::kInvalid,
-                     "web.telemetry-path \"" + path + "\" must start with /");
-  }
-  if (path == "/" || path == "/healthz") {
-    return MakeError(ErrorCode::kInvalid,
-                     "web.telemetry-path \"" + path +
-                         "\" would hide a built-in page; choose another path");
-  }
-  if (config.cgroup_root.empty() || config.procfs.empty()) {
-    return MakeError(ErrorCode::kInvalid,
-                     "cgroup.root and path.procfs must not be empty");
-  }
-  if (config.docker_host.empty()) {
-    return MakeError(ErrorCode::kInvalid,
-                     "docker.host is empty (use \"none\" to turn Docker off)");
-  }
-  return config;
+  return MakeError(ErrorCode::kInvalid, problem->message);
 }
 
 Result<Command> Parse(const std::vector<std::string>& args,
@@ -314,22 +636,26 @@ Result<Command> Parse(const std::vector<std::string>& args,
   CLI::App app{
       "leakwatch: finds memory leaks in running containers and exports them "
       "for Prometheus.\n\nEvery flag may also be set through the environment "
-      "as LEAKWATCH_<FLAG> (upper case, dots and dashes as underscores).",
+      "as LEAKWATCH_<FLAG> (upper case, dots and dashes as underscores) and, "
+      "except --config.*, in the --config.file YAML (each dot a nested "
+      "mapping, dashes as underscores: sample: {interval: 5s}). Precedence: "
+      "flag > environment > file > default. SIGHUP re-reads the files.",
       "leakwatch"};
   app.get_formatter()->column_width(32);
   bool version = false;
   app.add_flag("--version", version, "Print the version and exit");
   std::vector<std::string> values(settings.size());
-  std::vector<CLI::Option*> options(settings.size());
+  std::vector<CLI::Option*> options(settings.size(), nullptr);
   for (std::size_t i = 0; i < settings.size(); ++i) {
     const Setting& s = settings[i];
-    std::string help = std::string(s.help) + " [env " + EnvName(s.flag) + "]";
+    if ((s.sources & kFlag) == 0) continue;
+    std::string help = s.help + " [env " + EnvName(s.key) + "]";
     if (s.is_switch) {
       options[i] = app.add_flag_function(
-          std::string("--") + s.flag,
-          [&values, i](std::int64_t) { values[i] = "true"; }, help);
+          "--" + s.key, [&values, i](std::int64_t) { values[i] = "true"; },
+          help);
     } else {
-      options[i] = app.add_option(std::string("--") + s.flag, values[i], help);
+      options[i] = app.add_option("--" + s.key, values[i], help);
       if (!s.default_text.empty()) options[i]->default_str(s.default_text);
       options[i]->type_name("");
     }
@@ -349,46 +675,47 @@ Result<Command> Parse(const std::vector<std::string>& args,
         0, "leakwatch " + Version() + "\n  revision: " + Revision() + "\n"};
   }
 
-  Config config;
-  auto windows = ParseWindows(kDefaultWindows);
-  config.leak_windows = std::move(*windows);
-  config.docker_host = docker_default;
+  Origin origin;
+  origin.docker_host_default = docker_default;
   for (std::size_t i = 0; i < settings.size(); ++i) {
     const Setting& s = settings[i];
-    if (options[i]->count() > 0) {
-      if (auto r = s.apply(config, values[i]); !r) {
-        return tl::unexpected(Prefixed(std::string("--") + s.flag, r.error()));
-      }
-    } else if (auto env = getenv(EnvName(s.flag).c_str()); env) {
-      if (auto r = s.apply(config, *env); !r) {
-        return tl::unexpected(Prefixed(EnvName(s.flag), r.error()));
+    if (options[i] != nullptr && options[i]->count() > 0) {
+      origin.overrides.push_back({s.key, values[i], "--" + s.key});
+    } else if ((s.sources & kEnv) != 0) {
+      if (auto env = getenv(EnvName(s.key).c_str()); env) {
+        origin.overrides.push_back({s.key, *env, EnvName(s.key)});
       }
     }
   }
-  auto valid = Validate(std::move(config));
-  if (!valid) return tl::unexpected(valid.error());
-  return *valid;
+  auto config = Build(settings, origin);
+  if (!config) return tl::unexpected(config.error());
+  return std::move(*config);
+}
+
+Result<Config> Reload(const Config& running) {
+  return Build(Settings(running.origin.docker_host_default), running.origin);
 }
 
 std::vector<std::pair<std::string, std::string>> Describe(const Config& c) {
-  std::string windows;
-  for (const Window& w : c.leak_windows) {
-    if (!windows.empty()) windows += ",";
-    windows += w.label;
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const Setting& s : Settings(c.origin.docker_host_default)) {
+    if (s.show) out.emplace_back(s.key, s.show(c));
   }
-  return {
-      {"web.listen-address", c.listen_address},
-      {"web.telemetry-path", c.telemetry_path},
-      {"web.config.file", c.web_config_file},
-      {"config.file", c.config_file},
-      {"cgroup.root", c.cgroup_root.string()},
-      {"path.procfs", c.procfs.string()},
-      {"docker.host", c.docker_host},
-      {"sample.interval", FormatDuration(c.sample_interval)},
-      {"leak.windows", windows},
-      {"log.level", std::string(log::LevelName(c.log_level))},
-      {"log.format", c.log_format == log::Format::kJson ? "json" : "logfmt"},
-  };
+  return out;
+}
+
+std::vector<std::string> FileSettings() {
+  std::vector<std::string> keys;
+  for (const Setting& s : Settings("")) {
+    if ((s.sources & kFile) != 0) keys.push_back(s.key);
+  }
+  return keys;
+}
+
+std::string YamlPath(std::string_view key) {
+  std::string path(key);
+  std::replace(path.begin(), path.end(), '-', '_');
+  return path;
 }
 
 std::string Version() { return LEAKWATCH_VERSION; }

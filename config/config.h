@@ -1,16 +1,27 @@
-// The daemon's configuration: every setting, with the flag names, defaults
-// and environment names of shared/CONTRACTS.md.
+// The daemon's configuration: every setting, with the flag names, defaults,
+// environment names and YAML keys of shared/CONTRACTS.md.
 //
-// Precedence is flag > environment (LEAKWATCH_*) > file > default, with
-// $DOCKER_HOST counting as a default.
+// Precedence is flag > environment (LEAKWATCH_*) > file (--config.file) >
+// default, with $DOCKER_HOST counting as a default. The file's keys mirror
+// the flags: each dot opens a nested mapping, dashes become underscores
+// (--sample.interval is sample: {interval: 5s}); `containers:` is
+// file-only, --config.file and --config.check are flag/environment only.
+//
+// Every setting is one entry in a table in config.cc: its flag, help,
+// default, how its text becomes a value and how it is shown. The flag, the
+// variable, the YAML key, --help and the startup log all come from that
+// entry, so adding a setting (an estimator threshold under leak:) is one
+// entry plus its field here.
 #pragma once
 
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -40,6 +51,26 @@ struct ContainerSelection {
   bool operator==(const ContainerSelection&) const = default;
 };
 
+// A flag or LEAKWATCH_* variable that was set: it wins over the file, at
+// startup and at every reload.
+struct Override {
+  std::string key;     // the setting, spelled as its flag ("sample.interval")
+  std::string value;   // as given
+  std::string origin;  // "--sample.interval" or "LEAKWATCH_SAMPLE_INTERVAL"
+  bool operator==(const Override&) const = default;
+};
+
+// Where the settings came from, kept so that a reload re-reads the file
+// under the same flags and environment.
+struct Origin {
+  std::string docker_host_default = "unix:///var/run/docker.sock";
+  std::vector<Override> overrides;
+  // Setting key -> "file:line:column", for each setting whose value comes
+  // from the file (errors found later point there).
+  std::map<std::string, std::string> file_locations;
+  bool operator==(const Origin&) const = default;
+};
+
 // Thread-safety: a plain value; the daemon copies it where it needs it.
 struct Config {
   std::string listen_address = ":9702";
@@ -55,6 +86,9 @@ struct Config {
   log::Format log_format = log::Format::kLogfmt;
   bool config_check = false;
   ContainerSelection containers;
+  // Estimator thresholds (leak.*) join here, each with its entry in the
+  // settings table.
+  Origin origin;
 
   bool docker_enabled() const { return docker_host != "none"; }
 };
@@ -82,17 +116,34 @@ struct Exit {
 };
 using Command = std::variant<Config, Exit>;
 
-// Parses the command line and the environment. Bad flags and values are
-// errors (kInvalid) whose message names the flag or variable.
+// Parses the command line and the environment, then reads --config.file
+// (or LEAKWATCH_CONFIG_FILE) when one is named. Errors are kInvalid (kIo or
+// kNotFound for an unreadable file) and name where the value came from:
+// the flag, the variable, or the file as "file:line:column: ". Unknown
+// keys in the file get a "did you mean" hint.
 Result<Command> Parse(const std::vector<std::string>& args,
                       const Getenv& getenv);
 
-// Cross-field checks: a positive interval, windows of at least a few
-// intervals, a telemetry path that does not hide /healthz or /.
+// Re-reads running.config_file and applies the same flags and variables
+// over it (running.origin): what SIGHUP does. The result is validated; on
+// error the caller keeps running.
+Result<Config> Reload(const Config& running);
+
+// Cross-field checks: a positive interval, windows of at least 10
+// intervals, a telemetry path that does not hide /healthz or /. An error
+// names where the offending value came from (config.origin).
 Result<Config> Validate(Config config);
 
-// One line per setting, for the startup log and --config.check.
+// One (key, value) per setting, keys spelled as flags, for the startup log
+// and --config.check.
 std::vector<std::pair<std::string, std::string>> Describe(const Config& config);
+
+// The settings a file may set, spelled as flags ("web.listen-address",
+// "containers.include").
+std::vector<std::string> FileSettings();
+
+// A setting's YAML path: "web.listen-address" -> "web.listen_address".
+std::string YamlPath(std::string_view key);
 
 std::string Version();   // "0.1.0"
 std::string Revision();  // git revision at build time, or "unknown"

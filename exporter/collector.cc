@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <sstream>
 
+#include "exporter/detail/container_labels.h"
 #include "exporter/detail/process_metrics.h"
 
 namespace leakwatch::exporter::detail {
@@ -97,8 +98,13 @@ const ContainerSeries kContainerSeries[] = {
     {"leakwatch_container_memory_oom_events_total", "OOM kills in the cgroup.",
      MetricType::Counter,
      [](const ContainerSnapshot& c) -> std::optional<double> {
-       if (!c.sample.oom_kills) return std::nullopt;
-       return static_cast<double>(*c.sample.oom_kills);
+       if (c.sample.oom_kills) return static_cast<double>(*c.sample.oom_kills);
+       // Kernels before 4.13 (v1 memory.oom_control without oom_kill) and
+       // the stats fallback: Docker's oom events, counted since we knew it.
+       if (c.metadata != nullptr && c.metadata->oom_events) {
+         return static_cast<double>(*c.metadata->oom_events);
+       }
+       return std::nullopt;
      }},
     {"leakwatch_container_memory_pressure_some_seconds_total",
      "Time some tasks stalled on memory (PSI memory.pressure).",
@@ -127,14 +133,25 @@ const ContainerSeries kContainerSeries[] = {
        return NanosToSeconds(*c.sample.cpu_throttled_ns);
      }},
     {"leakwatch_container_start_time_seconds",
-     "When leakwatch first saw the container (Unix time).", MetricType::Gauge,
+     "Container start time (Unix time): Docker's when known, else when "
+     "leakwatch first saw it.",
+     MetricType::Gauge,
      [](const ContainerSnapshot& c) -> std::optional<double> {
+       if (c.metadata != nullptr && c.metadata->started_at_seconds) {
+         return *c.metadata->started_at_seconds;
+       }
        return c.first_seen_seconds;
      }},
 };
 
-std::vector<ClientMetric::Label> ContainerLabels(const ContainerSnapshot& c) {
-  return {{"id", c.id}};
+// id always; what the runtime knows when it knows the container.
+std::vector<ClientMetric::Label> ContainerLabels(
+    const ContainerSnapshot& c, const LabelAllowList& allow_list) {
+  std::vector<ClientMetric::Label> labels = {{"id", c.id}};
+  if (c.metadata != nullptr) {
+    AppendMetadataLabels(*c.metadata, allow_list, labels);
+  }
+  return labels;
 }
 
 }  // namespace
@@ -152,13 +169,15 @@ SnapshotCollector::SnapshotCollector(const SnapshotBox& box, ExporterInfo info,
 
 std::vector<MetricFamily> SnapshotCollector::Collect() const {
   std::shared_ptr<const Snapshot> snap = box_.Get();
+  // The allow-list in force for this snapshot (a reload changes it).
+  const LabelAllowList allow_list(*snap->label_keys);
   std::vector<MetricFamily> out;
   out.reserve(std::size(kContainerSeries) + 8);
   for (const ContainerSeries& series : kContainerSeries) {
     MetricFamily f = Family(series.name, series.help, series.type);
     f.metric.reserve(snap->containers.size());
     for (const ContainerSnapshot& c : snap->containers) {
-      if (auto v = series.value(c)) Add(f, ContainerLabels(c), *v);
+      if (auto v = series.value(c)) Add(f, ContainerLabels(c, allow_list), *v);
     }
     out.push_back(std::move(f));
   }
@@ -175,8 +194,10 @@ std::vector<MetricFamily> SnapshotCollector::Collect() const {
       "1 while the last sampling pass finished within two sample intervals.",
       MetricType::Gauge);
   Add(up, {},
-      SamplingCurrent(*snap, ToSeconds(clock_()), info_.sample_interval) ? 1
-                                                                         : 0);
+      SamplingCurrent(*snap, ToSeconds(clock_()),
+                      info_.config->sample_interval())
+          ? 1
+          : 0);
   out.push_back(std::move(up));
 
   MetricFamily count =
@@ -197,13 +218,13 @@ std::vector<MetricFamily> SnapshotCollector::Collect() const {
       Family("leakwatch_config_last_reload_successful",
              "Whether the last configuration reload attempt was successful.",
              MetricType::Gauge);
-  Add(reload_ok, {}, info_.config_reload_successful ? 1 : 0);
+  Add(reload_ok, {}, info_.config->last_reload_successful() ? 1 : 0);
   out.push_back(std::move(reload_ok));
   MetricFamily reload_ts =
       Family("leakwatch_config_last_reload_success_timestamp_seconds",
              "Timestamp of the last successful configuration reload.",
              MetricType::Gauge);
-  Add(reload_ts, {}, info_.config_reload_success_seconds);
+  Add(reload_ts, {}, info_.config->last_reload_success_seconds());
   out.push_back(std::move(reload_ts));
   return out;
 }

@@ -5,12 +5,18 @@
 #include <boost/asio/steady_timer.hpp>
 #include <condition_variable>
 #include <csignal>
+#include <functional>
 #include <mutex>
 #include <thread>
+#include <utility>
 
 #include "cgroup/cgroup.h"
+#include "docker-api/docker.h"
 #include "exporter/detail/collector.h"
+#include "exporter/detail/container_labels.h"
+#include "exporter/detail/docker_metadata.h"
 #include "exporter/detail/landing_page.h"
+#include "exporter/detail/reload.h"
 #include "exporter/detail/sampler.h"
 #include "exporter/exporter.h"
 #include "exporter/http.h"
@@ -31,12 +37,23 @@ double NowSeconds() {
 // scrape never delays a sample and a slow pass never blocks a scrape.
 class SamplingThread {
  public:
-  SamplingThread(detail::Sampler& sampler, detail::SnapshotBox& box,
-                 std::chrono::milliseconds interval)
-      : sampler_(sampler), box_(box), interval_(interval) {}
+  SamplingThread(detail::Sampler& sampler, detail::SnapshotBox& box)
+      : sampler_(sampler), box_(box) {}
 
   void Start() {
     thread_ = std::thread([this] { Loop(); });
+  }
+
+  // A reload: the settings go through the sampler's slot, and the thread
+  // wakes to apply them in a pass right away; the new interval counts
+  // from that pass.
+  void Reconfigure(detail::SamplerSettings settings) {
+    sampler_.Submit(std::move(settings));
+    {
+      std::lock_guard lock(mu_);
+      wake_ = true;
+    }
+    cv_.notify_all();
   }
 
   void Stop() {
@@ -52,27 +69,37 @@ class SamplingThread {
 
  private:
   void Loop() {
-    auto next = std::chrono::steady_clock::now() + interval_;
+    auto next = std::chrono::steady_clock::now() + sampler_.interval();
     while (true) {
+      bool woken = false;
       {
         std::unique_lock lock(mu_);
-        if (cv_.wait_until(lock, next, [this] { return stopping_; })) return;
+        cv_.wait_until(lock, next, [this] { return stopping_ || wake_; });
+        if (stopping_) return;
+        woken = std::exchange(wake_, false);
       }
+      // RunPass applies submitted settings first, so the interval is read
+      // after it.
       box_.Publish(sampler_.RunPass());
+      const auto interval = sampler_.interval();
+      const auto now = std::chrono::steady_clock::now();
+      if (woken) {
+        next = now + interval;
+        continue;
+      }
       // A pass that overran skips the ticks it missed rather than running
       // back to back: samples stay evenly spaced.
-      const auto now = std::chrono::steady_clock::now();
-      next += interval_;
-      while (next <= now) next += interval_;
+      next += interval;
+      while (next <= now) next += interval;
     }
   }
 
   detail::Sampler& sampler_;
   detail::SnapshotBox& box_;
-  std::chrono::milliseconds interval_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;
+  bool wake_ = false;
   std::thread thread_;
 };
 
@@ -94,13 +121,32 @@ void RaiseFileLimit(log::Logger& logger) {
   }
 }
 
+std::string Join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const std::string& item : items) {
+    if (!out.empty()) out += ",";
+    out += item;
+  }
+  return out;
+}
+
 }  // namespace
 
 int Run(const config::Config& config, log::Logger& logger) {
   logger.Info("Starting leakwatch", {{"version", config::Version()},
                                      {"revision", config::Revision()}});
-  for (const auto& [key, value] : config::Describe(config)) {
-    logger.Debug("Configuration", {{"key", key}, {"value", value}});
+  // The effective configuration, once, as one line.
+  const auto described = config::Describe(config);
+  std::vector<log::Field> fields;
+  for (const auto& [key, value] : described) fields.push_back({key, value});
+  logger.LogFields(log::Level::kInfo, "Loaded configuration", fields);
+
+  // Filters and the web config (certificates included) are checked before
+  // anything starts.
+  auto loaded = detail::Prepare(config);
+  if (!loaded) {
+    logger.Error("Invalid configuration", {{"err", loaded.error().message}});
+    return 1;
   }
 
   RaiseFileLimit(logger);
@@ -110,24 +156,54 @@ int Run(const config::Config& config, log::Logger& logger) {
     return 1;
   }
   logger.Info("Detected cgroup layout", {{"layout", layout->Describe()}});
+  detail::LogLabelCollisions(detail::LabelAllowList(config.containers.labels),
+                             logger);
+
+  // Docker names the containers cgroups found. The watcher runs on its own
+  // thread (see docker::Watcher): list+inspect decoding and a hung daemon
+  // stay away from the I/O thread that serves scrapes. It feeds the
+  // inventory; the sampler reads the inventory by container ID each pass.
+  std::unique_ptr<detail::DockerMetadata> docker_metadata;
+  std::unique_ptr<docker::Watcher> docker_watcher;
   if (config.docker_enabled()) {
-    // TODO(leakwatch): the Docker client arrives with issue #5; until then
-    // containers are discovered from cgroups alone.
-    logger.Warn(
-        "Docker metadata is not implemented yet; discovering from cgroups only",
-        {{"docker_host", config.docker_host}});
+    auto endpoint = docker::ParseHost(config.docker_host);
+    if (!endpoint) {
+      logger.Error("Invalid Docker host", {{"err", endpoint.error().message}});
+      return 1;
+    }
+    docker::Options options;
+    options.endpoint = *endpoint;
+    // Stats fallback readings are requested every pass; three intervals
+    // without one means Docker is not answering for that container.
+    docker_metadata = std::make_unique<detail::DockerMetadata>(
+        3 * config.sample_interval, logger);
+    docker_watcher =
+        std::make_unique<docker::Watcher>(options, *docker_metadata, logger);
+    docker_metadata->SetStatsFetcher(
+        [watcher = docker_watcher.get()](
+            std::string id, std::function<void(Result<docker::Stats>)> done) {
+          watcher->FetchStats(std::move(id), std::move(done));
+        });
+    docker_watcher->Start();
+    // A moment for the first sync, so the first pass (and scrape) already
+    // has names; an absent daemon answers at once, a hung one costs this.
+    docker_metadata->WaitFirstContact(std::chrono::seconds(2));
   }
 
   std::vector<std::chrono::milliseconds> windows;
   for (const auto& w : config.leak_windows) windows.push_back(w.duration);
   const store::Geometry geometry =
       store::Geometry::For(config.sample_interval, windows);
+  // The running configuration; SIGHUP replaces it.
+  config::Config current = loaded->config;
 
   const detail::WallClock clock = [] {
     return std::chrono::system_clock::now();
   };
   detail::SnapshotBox box;
-  detail::Sampler sampler(*layout, geometry, clock, logger);
+  detail::Sampler sampler(*layout, geometry, clock, logger,
+                          docker_metadata.get());
+  sampler.Reconfigure(loaded->sampler);
   // The first pass runs before the listener opens, so the first scrape
   // already sees every container.
   box.Publish(sampler.RunPass());
@@ -139,27 +215,37 @@ int Run(const config::Config& config, log::Logger& logger) {
   detail::ExporterInfo info;
   info.version = config::Version();
   info.revision = config::Revision();
-  info.sample_interval = config.sample_interval;
-  info.config_reload_successful = true;
-  info.config_reload_success_seconds = NowSeconds();
+  auto status = std::make_shared<detail::ConfigStatus>(config.sample_interval,
+                                                       NowSeconds());
+  info.config = status;
 
   std::vector<std::shared_ptr<prometheus::Collectable>> collectables = {
       std::make_shared<detail::SnapshotCollector>(box, info, clock),
       std::make_shared<detail::ProcessCollector>(config.procfs)};
+  if (docker_metadata != nullptr) {
+    collectables.push_back(
+        std::make_shared<detail::DockerCollector>(*docker_metadata));
+  }
 
   Routes routes;
   routes.telemetry_path = config.telemetry_path;
   routes.metrics = [collectables] { return detail::Render(collectables); };
-  routes.healthy = [&box, clock, interval = config.sample_interval] {
+  routes.healthy = [&box, clock, status] {
     return detail::SamplingCurrent(
         *box.Get(),
         std::chrono::duration<double>(clock().time_since_epoch()).count(),
-        interval);
+        status->sample_interval());
   };
   routes.landing_page = detail::LandingPage(config.telemetry_path);
 
   asio::io_context io(1);
+  // Registered before the listener opens, so that a signal sent as soon as
+  // "Listening on" is logged is handled, not fatal; it waits in the set
+  // until its handler is armed.
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  asio::signal_set hangup(io, SIGHUP);
   HttpServer server(io, routes, logger);
+  server.Secure(loaded->web);
   auto bound = server.Listen(config.listen_address);
   if (!bound) {
     logger.Error("Cannot listen", {{"address", config.listen_address},
@@ -167,17 +253,60 @@ int Run(const config::Config& config, log::Logger& logger) {
     return 1;
   }
   logger.Info("Listening on", {{"address", *bound}});
+  // exporter-toolkit's words, so the same grep works for every exporter.
+  logger.Info(
+      loaded->web->tls() != nullptr ? "TLS is enabled." : "TLS is disabled.",
+      {{"address", *bound}, {"web", loaded->web->description()}});
 
-  SamplingThread sampling(sampler, box, config.sample_interval);
+  SamplingThread sampling(sampler, box);
   sampling.Start();
 
-  asio::signal_set signals(io, SIGINT, SIGTERM);
+  // SIGHUP: re-read the files; apply what changed, or keep everything if
+  // anything is wrong.
+  std::function<void(const boost::system::error_code&, int)> on_hangup =
+      [&](const boost::system::error_code& ec, int) {
+        if (ec) return;
+        logger.Info("Loading configuration file",
+                    {{"file", current.config_file},
+                     {"web_config_file", current.web_config_file}});
+        auto next = detail::PrepareReload(current);
+        if (!next) {
+          status->ReloadFailed();
+          logger.Error("Error reloading configuration; the old one stays",
+                       {{"err", next.error().message}});
+        } else {
+          const auto changed = detail::Changed(current, next->config);
+          sampling.Reconfigure(next->sampler);
+          server.Secure(next->web);
+          logger.SetLevel(next->config.log_level);
+          status->ReloadSucceeded(next->config.sample_interval, NowSeconds());
+          if (next->config.containers.labels != current.containers.labels) {
+            detail::LogLabelCollisions(
+                detail::LabelAllowList(next->config.containers.labels), logger);
+          }
+          current = std::move(next->config);
+          if (!next->needs_restart.empty()) {
+            logger.Warn(
+                "Some settings change only at restart; they keep "
+                "their running values",
+                {{"settings", Join(next->needs_restart)}});
+          }
+          logger.Info("Completed loading of configuration file",
+                      {{"file", current.config_file},
+                       {"changed", Join(changed)},
+                       {"web", next->web->description()}});
+        }
+        hangup.async_wait(on_hangup);
+      };
+  hangup.async_wait(on_hangup);
+
   asio::steady_timer grace(io);
   signals.async_wait([&](const boost::system::error_code& ec, int signo) {
     if (ec) return;
     logger.Info("Received signal, exiting gracefully",
                 {{"signal", signo == SIGINT ? "SIGINT" : "SIGTERM"}});
     server.Stop();
+    hangup.cancel();
     // Scrapes already in flight get a moment to finish; idle keep-alive
     // connections do not hold the exit.
     grace.expires_after(std::chrono::milliseconds(500));
@@ -186,6 +315,7 @@ int Run(const config::Config& config, log::Logger& logger) {
 
   io.run();
   sampling.Stop();
+  if (docker_watcher != nullptr) docker_watcher->Stop();
   logger.Info("Stopped");
   return 0;
 }

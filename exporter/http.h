@@ -22,6 +22,10 @@ namespace leakwatch::log {
 class Logger;
 }
 
+namespace leakwatch::exporter::detail {
+class WebSecurity;
+}
+
 namespace leakwatch::exporter {
 
 struct HttpRequest {
@@ -79,6 +83,12 @@ class HttpServer {
   // with the actual port (so a caller that asked for port 0 learns it).
   // kUnavailable with the address in the message when the bind fails.
   Result<std::string> Listen(std::string_view address);
+
+  // Applies a web config (exporter/detail/web_config.h): connections
+  // accepted from now on use its TLS context, every request read from now
+  // on its basic auth and headers. nullptr is plain HTTP without auth, the
+  // default. May be called before or after Listen, from any thread.
+  void Secure(std::shared_ptr<const detail::WebSecurity> security);
 
   // Stops accepting; requests already being served finish.
   void Stop();

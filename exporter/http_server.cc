@@ -1,7 +1,8 @@
-// HttpServer: Beast's asynchronous server (example/advanced/server) cut down
-// to plain HTTP. A listener accepts on a strand and starts one Session per
-// connection; the session cycles DoRead/OnRead, DoWrite/OnWrite and DoClose
-// and hands each request to HandleRequest.
+// HttpServer: Beast's asynchronous server (example/advanced/server and,
+// for TLS, advanced_server_flex). A listener accepts on a strand and starts
+// one Session per connection, plain or TLS as the web config says; the
+// session cycles DoRead/OnRead, DoWrite/OnWrite and DoClose and hands each
+// request to HandleRequest once basic auth (if configured) lets it through.
 
 #include <algorithm>
 #include <atomic>
@@ -9,10 +10,14 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <cctype>
 #include <chrono>
 #include <exception>
@@ -24,6 +29,7 @@
 #include <utility>
 #include <vector>
 
+#include "exporter/detail/web_config.h"
 #include "exporter/http.h"
 #include "log/log.h"
 
@@ -34,6 +40,9 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
+using detail::WebSecurity;
+using PlainStream = beast::tcp_stream;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
 // How long a client may take to send a request or to take a response. A
 // scraper sends its request at once; a connection idle for this long
@@ -54,6 +63,23 @@ struct Shared {
   log::Logger& logger;
   // Set by Stop: responses then close their connection.
   std::atomic<bool> stopping{false};
+
+  // The web config in force: a connection takes its TLS context when it
+  // is accepted, a request its auth and headers when it is read, so a
+  // reload reaches keep-alive connections at their next request.
+  std::shared_ptr<const WebSecurity> Security() const {
+    std::lock_guard lock(security_mu);
+    return security;
+  }
+  std::shared_ptr<net::thread_pool> Checks() const {
+    std::lock_guard lock(security_mu);
+    return checks.lock();
+  }
+  mutable std::mutex security_mu;
+  std::shared_ptr<const WebSecurity> security = WebSecurity::None();
+  // Where bcrypt runs, off the I/O thread (owned by HttpServer::Impl; a
+  // session that outlives the server finds it gone and denies).
+  std::weak_ptr<net::thread_pool> checks;
 };
 
 // Strerror's text with a lower-case initial, as Go prints system errors
@@ -104,37 +130,82 @@ bool IsContentLength(std::string_view name) {
                     });
 }
 
+std::string HeaderValues(const http::request<http::string_body>& request,
+                         http::field field) {
+  // A repeated header is one comma-separated list (RFC 9110 5.3).
+  std::string out;
+  for (auto it = request.find(field);
+       it != request.end() && it->name() == field; ++it) {
+    if (!out.empty()) out += ", ";
+    out += std::string(it->value());
+  }
+  return out;
+}
+
 // One connection: reads a request, answers it, and reads the next while
-// the client keeps the connection alive.
+// the client keeps the connection alive. Stream is PlainStream, or
+// TlsStream, which first does the TLS handshake and ends with a TLS
+// shutdown.
 //
 // Thread-safety: every handler runs on the connection's own strand.
-class Session : public std::enable_shared_from_this<Session> {
+template <class Stream>
+class Session : public std::enable_shared_from_this<Session<Stream>> {
+  static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+
  public:
-  Session(tcp::socket&& socket, std::shared_ptr<Shared> shared)
+  Session(tcp::socket&& socket, std::shared_ptr<Shared> shared,
+          const std::shared_ptr<const WebSecurity>& security)
       : remote_(RemoteOf(socket)),
-        stream_(std::move(socket)),
+        tls_(kTls ? security : nullptr),
+        stream_(MakeStream(std::move(socket), *security)),
         shared_(std::move(shared)) {}
 
   void Run() {
     // The socket's executor is this connection's strand (see
     // Listener::DoAccept); start there so no handler of this session ever
     // runs concurrently with another, whatever the number of threads.
-    net::dispatch(
-        stream_.get_executor(),
-        beast::bind_front_handler(&Session::DoRead, shared_from_this()));
+    net::dispatch(stream_.get_executor(),
+                  beast::bind_front_handler(&Session::Start, Self()));
   }
 
  private:
+  std::shared_ptr<Session> Self() { return this->shared_from_this(); }
+
+  static Stream MakeStream(tcp::socket&& socket, const WebSecurity& security) {
+    if constexpr (kTls) {
+      return Stream(std::move(socket), *security.tls());
+    } else {
+      return Stream(std::move(socket));
+    }
+  }
+
+  void Start() {
+    if constexpr (kTls) {
+      beast::get_lowest_layer(stream_).expires_after(kTimeout);
+      stream_.async_handshake(
+          net::ssl::stream_base::server,
+          beast::bind_front_handler(&Session::OnHandshake, Self()));
+    } else {
+      DoRead();
+    }
+  }
+
+  void OnHandshake(beast::error_code ec) {
+    // A client that does not speak our TLS (a plain-HTTP scraper, a TLS
+    // version below min_version, a missing client certificate).
+    if (ec) return Fail(shared_->logger, ec, "handshake", remote_);
+    DoRead();
+  }
+
   void DoRead() {
     // A parser reads one message; a fresh one per request also resets the
     // limits, which count per message.
     parser_.emplace();
     parser_->header_limit(kRequestLimit);
     parser_->body_limit(kRequestLimit);
-    stream_.expires_after(kTimeout);
-    http::async_read(
-        stream_, buffer_, *parser_,
-        beast::bind_front_handler(&Session::OnRead, shared_from_this()));
+    beast::get_lowest_layer(stream_).expires_after(kTimeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     beast::bind_front_handler(&Session::OnRead, Self()));
   }
 
   void OnRead(beast::error_code ec, std::size_t /*bytes_transferred*/) {
@@ -149,8 +220,38 @@ class Session : public std::enable_shared_from_this<Session> {
       }
       return;
     }
+    request_ = parser_->release();
+    std::shared_ptr<const WebSecurity> security = shared_->Security();
+    std::string authorization =
+        HeaderValues(request_, http::field::authorization);
+    switch (security->auth().Quick(authorization)) {
+      case detail::BasicAuth::Verdict::kAllowed:
+        return Answer(security, true);
+      case detail::BasicAuth::Verdict::kDenied:
+        return Answer(security, false);
+      case detail::BasicAuth::Verdict::kNeedsCheck:
+        break;
+    }
+    // bcrypt takes tens of milliseconds: on the checks thread, so that
+    // other connections are served meanwhile (and guesses queue up there,
+    // one at a time, as exporter-toolkit serializes them).
+    std::shared_ptr<net::thread_pool> checks = shared_->Checks();
+    if (!checks) return Answer(security, false);
+    net::post(*checks,
+              [self = Self(), security, executor = stream_.get_executor(),
+               authorization = std::move(authorization)]() mutable {
+                const bool ok = security->auth().Check(authorization);
+                net::post(executor, [self = std::move(self), security, ok] {
+                  self->Answer(security, ok);
+                });
+              });
+  }
+
+  // Answers the request read last, once auth has decided.
+  void Answer(const std::shared_ptr<const WebSecurity>& security,
+              bool allowed) {
     try {
-      DoWrite(Respond(parser_->release()));
+      DoWrite(Respond(request_, *security, allowed));
     } catch (const std::exception& e) {
       // Only an allocation failure can get here; dropping this connection
       // is the most we can do, and the exception must not reach Asio.
@@ -159,18 +260,29 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   http::response<http::string_body> Respond(
-      const http::request<http::string_body>& request) {
+      const http::request<http::string_body>& request,
+      const WebSecurity& security, bool allowed) {
     HttpRequest in;
     in.method = std::string(request.method_string());
     in.target = std::string(request.target());
-    // A repeated header is one comma-separated list (RFC 9110 5.3).
-    for (auto it = request.find(http::field::accept_encoding);
-         it != request.end() && it->name() == http::field::accept_encoding;
-         ++it) {
-      if (!in.accept_encoding.empty()) in.accept_encoding += ", ";
-      in.accept_encoding += std::string(it->value());
+    in.accept_encoding = HeaderValues(request, http::field::accept_encoding);
+    HttpResponse out;
+    if (allowed) {
+      out = HandleRequest(in, shared_->routes);
+    } else {
+      // Missing or wrong credentials alike, as exporter-toolkit answers.
+      out.status = 401;
+      out.content_type = "text/plain; charset=utf-8";
+      out.body = "Unauthorized\n";
+      out.headers.emplace_back("WWW-Authenticate", "Basic");
+      if (in.method == "HEAD") {
+        // As HandleRequest does for HEAD: the length, not the body.
+        out.headers.emplace_back("Content-Length",
+                                 std::to_string(out.body.size()));
+        out.body.clear();
+      }
     }
-    HttpResponse out = HandleRequest(in, shared_->routes);
+    for (const auto& header : security.headers()) out.headers.push_back(header);
     if (out.status == 500) {
       std::string_view why = out.body;
       while (!why.empty() && why.back() == '\n') why.remove_suffix(1);
@@ -217,11 +329,10 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void DoWrite(http::response<http::string_body> response) {
     response_ = std::move(response);
-    stream_.expires_after(kTimeout);
-    http::async_write(
-        stream_, response_,
-        beast::bind_front_handler(&Session::OnWrite, shared_from_this(),
-                                  response_.need_eof()));
+    beast::get_lowest_layer(stream_).expires_after(kTimeout);
+    http::async_write(stream_, response_,
+                      beast::bind_front_handler(&Session::OnWrite, Self(),
+                                                response_.need_eof()));
   }
 
   void OnWrite(bool close, beast::error_code ec,
@@ -231,14 +342,27 @@ class Session : public std::enable_shared_from_this<Session> {
     // keep-alive): the next read would only wait for the peer's close.
     if (close) return DoClose();
     response_ = {};
+    request_ = {};
     DoRead();
   }
 
   void DoClose() {
+    if constexpr (kTls) {
+      // close_notify first, so the client knows the response is complete.
+      beast::get_lowest_layer(stream_).expires_after(kTimeout);
+      stream_.async_shutdown(
+          [self = Self()](beast::error_code) { self->CloseSocket(); });
+    } else {
+      CloseSocket();
+    }
+  }
+
+  void CloseSocket() {
     // Send a TCP FIN rather than a reset, so the client reads the whole
     // response; the socket closes when the last handler lets go of us.
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    beast::get_lowest_layer(stream_).socket().shutdown(
+        tcp::socket::shutdown_send, ec);
   }
 
   static std::string RemoteOf(const tcp::socket& socket) {
@@ -250,10 +374,14 @@ class Session : public std::enable_shared_from_this<Session> {
   // The peer, for log lines; kept as text because the socket can no longer
   // tell once the peer has gone.
   const std::string remote_;
-  beast::tcp_stream stream_;
+  // Keeps the TLS context the stream was made with alive (TLS only);
+  // declared first so that it outlives the stream.
+  std::shared_ptr<const WebSecurity> tls_;
+  Stream stream_;
   // Bounded so that a client cannot make us buffer more than one request.
   beast::flat_buffer buffer_{kRequestLimit};
   std::optional<http::request_parser<http::string_body>> parser_;
+  http::request<http::string_body> request_;
   http::response<http::string_body> response_;
   std::shared_ptr<Shared> shared_;
 };
@@ -343,7 +471,15 @@ class Listener : public std::enable_shared_from_this<Listener> {
       return ScheduleRetry();
     }
     backoff_ = std::chrono::milliseconds(0);
-    std::make_shared<Session>(std::move(socket), shared_)->Run();
+    std::shared_ptr<const WebSecurity> security = shared_->Security();
+    if (security->tls() != nullptr) {
+      std::make_shared<Session<TlsStream>>(std::move(socket), shared_, security)
+          ->Run();
+    } else {
+      std::make_shared<Session<PlainStream>>(std::move(socket), shared_,
+                                             security)
+          ->Run();
+    }
     DoAccept();
   }
 
@@ -384,10 +520,22 @@ bool AddressUnusable(const beast::error_code& ec) {
 struct HttpServer::Impl {
   Impl(net::io_context& i, Routes routes, log::Logger& logger)
       : io(i), shared(std::make_shared<Shared>(std::move(routes), logger)) {}
+  ~Impl() {
+    // Checks still queued are dropped (their connections close unanswered);
+    // the one running finishes first.
+    if (checks) {
+      checks->stop();
+      checks->join();
+    }
+  }
 
   net::io_context& io;
   std::shared_ptr<Shared> shared;
   std::vector<std::shared_ptr<Listener>> listeners;
+  // One thread for bcrypt, started with the first web config that has
+  // users.
+  std::shared_ptr<net::thread_pool> checks;
+  std::mutex checks_mu;
 };
 
 HttpServer::HttpServer(net::io_context& io, Routes routes, log::Logger& logger)
@@ -456,6 +604,21 @@ Result<std::string> HttpServer::Listen(std::string_view address) {
     if (!AddressUnusable(ec)) break;
   }
   return failure(error);
+}
+
+void HttpServer::Secure(std::shared_ptr<const detail::WebSecurity> security) {
+  if (security == nullptr) security = WebSecurity::None();
+  std::shared_ptr<net::thread_pool> checks;
+  {
+    std::lock_guard lock(impl_->checks_mu);
+    if (security->auth().enabled() && !impl_->checks) {
+      impl_->checks = std::make_shared<net::thread_pool>(1);
+    }
+    checks = impl_->checks;
+  }
+  std::lock_guard lock(impl_->shared->security_mu);
+  impl_->shared->checks = checks;
+  impl_->shared->security = std::move(security);
 }
 
 void HttpServer::Stop() {

@@ -30,20 +30,19 @@ int main(int argc, char** argv) {
     return exit->code;
   }
   const config::Config& cfg = std::get<config::Config>(*command);
-  // TODO(leakwatch): YAML configuration and the web config (TLS, basic
-  // auth) arrive with issue #6. Serving without the TLS or auth that was
-  // asked for would be worse than not starting.
-  for (const auto& [flag, value] :
-       {std::pair{"--config.file", cfg.config_file},
-        std::pair{"--web.config.file", cfg.web_config_file}}) {
-    if (!value.empty()) {
-      std::fprintf(stderr, "leakwatch: error: %s: not supported yet\n", flag);
-      return 1;
-    }
-  }
   log::Logger logger(cfg.log_level, cfg.log_format);
   if (cfg.config_check) {
-    logger.Info("Configuration is valid");
+    // Parsing checked the flags, the environment and the file; this checks
+    // what the daemon would build from them (filters, web config,
+    // certificates), as exporter-toolkit's Validate does.
+    if (auto checked = exporter::CheckConfig(cfg); !checked) {
+      std::fprintf(stderr, "leakwatch: error: %s\n",
+                   checked.error().message.c_str());
+      return 1;
+    }
+    logger.Info("Configuration is valid",
+                {{"config_file", cfg.config_file},
+                 {"web_config_file", cfg.web_config_file}});
     return 0;
   }
   return exporter::Run(cfg, logger);

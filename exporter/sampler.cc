@@ -40,13 +40,32 @@ Sampler::Sampler(cgroup::Layout layout, store::Geometry geometry,
       metadata_(metadata),
       scratch_(cgroup::ContainerReader::kScratchSize) {}
 
+bool Sampler::Selected(const std::string& id) const {
+  if (filter_ == nullptr || filter_->WatchesAll()) return true;
+  std::shared_ptr<const ContainerMetadata> known =
+      metadata_ != nullptr ? metadata_->Lookup(id) : nullptr;
+  return filter_->Watches(id, known != nullptr ? known->name : "");
+}
+
 void Sampler::Reconcile(const std::vector<cgroup::Container>& found,
                         double now) {
   std::set<std::string> present;
+  std::set<std::string> excluded;
   for (const cgroup::Container& c : found) {
+    // A filtered container is not watched at all: no reader, no history.
+    // Its name may arrive later (Docker answering), so it is asked again
+    // every pass; the log says so only when the verdict changes.
+    if (!Selected(c.id)) {
+      excluded.insert(c.id);
+      if (excluded_.count(c.id) == 0) {
+        logger_.Debug("Container excluded by filter", {{"id", c.id}});
+      }
+      continue;
+    }
     present.insert(c.id);
     auto it = containers_.find(c.id);
-    if (it != containers_.end() && it->second.container.path == c.path) {
+    if (it != containers_.end() && it->second.container.path == c.path &&
+        !it->second.stats_fallback) {
       continue;
     }
     if (it != containers_.end()) containers_.erase(it);  // a moved cgroup
@@ -57,9 +76,12 @@ void Sampler::Reconcile(const std::vector<cgroup::Container>& found,
         c.id, Watched{c, std::nullopt, store::History(geometry_), std::nullopt,
                       now, false, false});
   }
+  excluded_ = std::move(excluded);
   for (auto it = containers_.begin(); it != containers_.end();) {
-    if (present.count(it->first) == 0) {
-      if (!it->second.vanished) {
+    // Containers sampled through the runtime come and go with the
+    // runtime's list (ReconcileFallback), not with discovery.
+    if (present.count(it->first) == 0 && !it->second.stats_fallback) {
+      if (!it->second.vanished && excluded_.count(it->first) == 0) {
         logger_.Debug("Container gone", {{"id", it->first}});
       }
       it = containers_.erase(it);
@@ -69,7 +91,53 @@ void Sampler::Reconcile(const std::vector<cgroup::Container>& found,
   }
 }
 
+void Sampler::ReconcileFallback(double now) {
+  std::set<std::string> running;
+  std::set<std::string> missing;
+  for (auto& [id, path] : metadata_->Running()) {
+    running.insert(id);
+    if (containers_.count(id) != 0 || !Selected(id)) continue;
+    // A container that started between Discover and this call is not
+    // missing: it gets one more pass to show up in cgroups.
+    missing.insert(id);
+    if (missing_.count(id) == 0) continue;
+    logger_.Debug("Container missing from cgroups; sampled via the runtime",
+                  {{"id", id}, {"cgroup", path}});
+    auto added =
+        containers_.emplace(id, Watched{cgroup::Container{id, path},
+                                        std::nullopt, store::History(geometry_),
+                                        std::nullopt, now, false, false});
+    added.first->second.stats_fallback = true;
+  }
+  missing_ = std::move(missing);
+  for (auto it = containers_.begin(); it != containers_.end();) {
+    if (it->second.stats_fallback && running.count(it->first) == 0) {
+      it = containers_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+bool Sampler::SampleFallback(Watched& w, store::Millis t_ms) {
+  // The reading fetched since the last pass; the next is requested now, so
+  // the pass never waits on the runtime.
+  auto sample = metadata_->FallbackSample(w.container.id);
+  if (!sample) {
+    w.last.reset();  // none yet, or stale: no series rather than old ones
+    return true;
+  }
+  w.last = *sample;
+  store::Point p;
+  p.t_ms = t_ms;
+  p.bytes = {sample->working_set_bytes, sample->rss_bytes, sample->cache_bytes,
+             sample->usage_bytes};
+  w.history.Push(p);
+  return true;
+}
+
 bool Sampler::Sample(Watched& w, store::Millis t_ms) {
+  if (w.stats_fallback) return SampleFallback(w, t_ms);
   auto vanish = [&](const Error& e) {
     if (!w.vanished) {
       logger_.Debug("Container gone",
@@ -94,6 +162,12 @@ bool Sampler::Sample(Watched& w, store::Millis t_ms) {
         return vanish(opened.error());
       }
       report("Cannot open container cgroup", opened.error());
+      // Listed but not ours to read (rootless Docker): the runtime's stats
+      // endpoint reads it for us.
+      if (metadata_ != nullptr && metadata_->Lookup(w.container.id)) {
+        w.stats_fallback = true;
+        return SampleFallback(w, t_ms);
+      }
       return true;
     }
     w.reader.emplace(std::move(*opened));
@@ -125,7 +199,44 @@ bool Sampler::Sample(Watched& w, store::Millis t_ms) {
   return true;
 }
 
+void Sampler::Reconfigure(const SamplerSettings& settings) {
+  filter_ = settings.filter;
+  label_keys_ =
+      std::make_shared<const std::vector<std::string>>(settings.label_keys);
+  windows_ = settings.windows;
+  std::vector<std::chrono::milliseconds> durations;
+  for (const config::Window& w : settings.windows) {
+    durations.push_back(w.duration);
+  }
+  const store::Geometry geometry =
+      store::Geometry::For(settings.interval, durations);
+  for (auto it = containers_.begin(); it != containers_.end();) {
+    if (!Selected(it->first)) {
+      logger_.Debug("Container excluded by filter", {{"id", it->first}});
+      excluded_.insert(it->first);
+      it = containers_.erase(it);
+      continue;
+    }
+    // A no-op when the geometry is unchanged.
+    it->second.history.Resize(geometry);
+    ++it;
+  }
+  geometry_ = geometry;
+}
+
+void Sampler::Submit(SamplerSettings settings) {
+  std::lock_guard lock(pending_mu_);
+  pending_ = std::move(settings);
+}
+
 std::shared_ptr<const Snapshot> Sampler::RunPass() {
+  std::optional<SamplerSettings> pending;
+  {
+    std::lock_guard lock(pending_mu_);
+    pending.swap(pending_);
+  }
+  if (pending) Reconfigure(*pending);
+
   const auto started = std::chrono::steady_clock::now();
   const auto wall = clock_();
   const double now = ToSeconds(wall);
@@ -137,6 +248,9 @@ std::shared_ptr<const Snapshot> Sampler::RunPass() {
       discovery_failing_ = false;
     }
     Reconcile(*found, now);
+    // Only after a discovery that worked: after a failed one, every
+    // container would look missing from cgroups.
+    if (metadata_ != nullptr) ReconcileFallback(now);
   } else if (!discovery_failing_) {
     // Keep the containers we know: a failure to walk the tree must not end
     // every series at once.
@@ -157,6 +271,7 @@ std::shared_ptr<const Snapshot> Sampler::RunPass() {
 
   ++passes_;
   snapshot->passes = passes_;
+  snapshot->label_keys = label_keys_;
   snapshot->pass_end_seconds = ToSeconds(clock_());
   snapshot->pass_duration_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started)

@@ -156,6 +156,12 @@ std::string_view LevelName(Level level) { return SpdName(ToSpd(level)); }
 
 std::string RenderFields(Format format, std::string_view msg,
                          std::initializer_list<Field> fields) {
+  return RenderFieldSpan(format, msg,
+                         std::span<const Field>(fields.begin(), fields.size()));
+}
+
+std::string RenderFieldSpan(Format format, std::string_view msg,
+                            std::span<const Field> fields) {
   std::string out;
   if (format == Format::kJson) {
     out.append("\"msg\":");
@@ -203,8 +209,13 @@ void Logger::SetLevel(Level level) { backend_->set_level(ToSpd(level)); }
 
 void Logger::Log(Level level, std::string_view msg,
                  std::initializer_list<Field> fields) {
+  LogFields(level, msg, std::span<const Field>(fields.begin(), fields.size()));
+}
+
+void Logger::LogFields(Level level, std::string_view msg,
+                       std::span<const Field> fields) {
   if (!Enabled(level)) return;
-  std::string payload = RenderFields(format_, msg, fields);
+  std::string payload = RenderFieldSpan(format_, msg, fields);
   backend_->log(ToSpd(level),
                 spdlog::string_view_t(payload.data(), payload.size()));
 }

@@ -13,6 +13,7 @@
 
 #include <initializer_list>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -55,6 +56,10 @@ class Logger {
   void SetLevel(Level level);
   void Log(Level level, std::string_view msg,
            std::initializer_list<Field> fields = {});
+  // The same with fields built at run time (the effective configuration,
+  // logged once at startup as one line).
+  void LogFields(Level level, std::string_view msg,
+                 std::span<const Field> fields);
 
   void Debug(std::string_view msg, std::initializer_list<Field> fields = {}) {
     Log(Level::kDebug, msg, fields);
@@ -78,5 +83,7 @@ class Logger {
 // exposed for tests.
 std::string RenderFields(Format format, std::string_view msg,
                          std::initializer_list<Field> fields);
+std::string RenderFieldSpan(Format format, std::string_view msg,
+                            std::span<const Field> fields);
 
 }  // namespace leakwatch::log

@@ -7,9 +7,14 @@ LEAKWATCH_BUILD_PACKAGES=(
   g++ cmake make pkg-config git
   libboost-dev prometheus-cpp-dev nlohmann-json3-dev
   libexpected-dev libcli11-dev libspdlog-dev libfmt-dev zlib1g-dev
+  libyaml-cpp-dev libre2-dev libssl-dev libcrypt-dev
 )
+# docker.io and busybox-static: the Docker integration tests start a private
+# dockerd and import a busybox image made from /bin/busybox (no registry);
+# python3 runs their fake Engine API (standard library only).
 LEAKWATCH_TEST_PACKAGES=(
-  libgtest-dev libgmock-dev libbenchmark-dev clang-format curl procps
+  libgtest-dev libgmock-dev libbenchmark-dev clang-format curl procps openssl
+  docker.io busybox-static python3
 )
 
 # install_missing PACKAGE...: apt-get installs only what dpkg does not have,

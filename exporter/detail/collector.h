@@ -8,6 +8,7 @@
 #include <chrono>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -15,13 +16,57 @@
 
 namespace leakwatch::exporter::detail {
 
-// Facts about the exporter that do not change between passes.
+// What scrapes read of the configuration that a reload (SIGHUP, on the
+// I/O thread) changes: the sample interval leakwatch_up and /healthz judge
+// by, and the outcome of the last (re)load, exported as
+// leakwatch_config_last_reload_successful and
+// leakwatch_config_last_reload_success_timestamp_seconds.
+//
+// Thread-safety: every method may be called from any thread.
+class ConfigStatus {
+ public:
+  // The configuration loaded at startup counts as a successful load.
+  ConfigStatus(std::chrono::milliseconds interval, double loaded_at_seconds)
+      : interval_(interval), success_seconds_(loaded_at_seconds) {}
+
+  void ReloadSucceeded(std::chrono::milliseconds interval, double now_seconds) {
+    std::lock_guard lock(mu_);
+    interval_ = interval;
+    successful_ = true;
+    success_seconds_ = now_seconds;
+  }
+  // The old configuration stays in force: the interval does not change.
+  void ReloadFailed() {
+    std::lock_guard lock(mu_);
+    successful_ = false;
+  }
+
+  std::chrono::milliseconds sample_interval() const {
+    std::lock_guard lock(mu_);
+    return interval_;
+  }
+  bool last_reload_successful() const {
+    std::lock_guard lock(mu_);
+    return successful_;
+  }
+  double last_reload_success_seconds() const {
+    std::lock_guard lock(mu_);
+    return success_seconds_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::chrono::milliseconds interval_;
+  bool successful_ = true;
+  double success_seconds_;
+};
+
+// Facts about the exporter: fixed ones, and the live configuration status.
 struct ExporterInfo {
   std::string version;
   std::string revision;
-  std::chrono::milliseconds sample_interval{5000};
-  bool config_reload_successful = true;
-  double config_reload_success_seconds = 0;
+  std::shared_ptr<const ConfigStatus> config =
+      std::make_shared<ConfigStatus>(std::chrono::seconds(5), 0.0);
 };
 
 // True while the last pass finished within two intervals of now.

@@ -8,10 +8,14 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "cgroup/cgroup.h"
+#include "config/config.h"
+#include "exporter/detail/filter.h"
 #include "exporter/detail/metadata.h"
 #include "store/store.h"
 
@@ -40,6 +44,23 @@ struct Snapshot {
   double pass_end_seconds = 0;                // Unix time the pass finished
   double pass_duration_seconds = 0;           // wall time of the pass
   std::uint64_t passes = 0;                   // passes finished so far
+  // The label allow-list (containers.labels) in force for this pass:
+  // container_label_<key> is exported for these keys. Carried here so a
+  // reload reaches scrapes with the pass that applied it.
+  std::shared_ptr<const std::vector<std::string>> label_keys =
+      std::make_shared<const std::vector<std::string>>();
+};
+
+// What a configuration reload may change in the sampler.
+struct SamplerSettings {
+  std::chrono::milliseconds interval{5000};
+  // The leak windows, labels as written; with the interval they set the
+  // store geometry.
+  std::vector<config::Window> windows;
+  // Which containers are watched; null watches every one.
+  std::shared_ptr<const ContainerFilter> filter;
+  // containers.labels, handed on to snapshots.
+  std::vector<std::string> label_keys;
 };
 
 // Hands the newest snapshot from the sampling thread to scrapes.
@@ -56,8 +77,8 @@ class SnapshotBox {
   std::shared_ptr<const Snapshot> snapshot_ = std::make_shared<Snapshot>();
 };
 
-// Thread-safety: none. Owned and driven by the sampling thread; others see
-// its results only through the snapshots it returns.
+// Thread-safety: none, except Submit. Owned and driven by the sampling
+// thread; others see its results only through the snapshots it returns.
 class Sampler {
  public:
   // metadata may be null (--docker.host none): containers then carry only
@@ -74,6 +95,22 @@ class Sampler {
   const store::History* HistoryOf(const std::string& id) const;
   std::size_t size() const { return containers_.size(); }
 
+  // Applies new settings, on the sampling thread, between passes: the one
+  // place a reload reaches the sampler's state. Containers the filter now
+  // excludes are dropped with their history; every kept container's
+  // History is re-sized to the new geometry, keeping each sample still
+  // inside the new spans with its timestamp and value.
+  void Reconfigure(const SamplerSettings& settings);
+
+  // Hands settings over from any thread: the next RunPass applies them
+  // through Reconfigure before it samples. The newest submission wins.
+  void Submit(SamplerSettings settings);
+
+  // The sample interval in force (the geometry's).
+  std::chrono::milliseconds interval() const {
+    return std::chrono::milliseconds(geometry_.interval_ms);
+  }
+
  private:
   struct Watched {
     cgroup::Container container;
@@ -87,12 +124,23 @@ class Sampler {
     // and it is retried quietly each pass until it reads again or leaves
     // the listing.
     bool vanished = false;
+    // Sampled through the runtime's stats endpoint (MetadataSource::
+    // FallbackSample): discovery does not find its cgroup, or cannot read
+    // it.
+    bool stats_fallback = false;
   };
 
   // Opens (if needed) and reads one container; false when it vanished.
   bool Sample(Watched& w, store::Millis t_ms);
 
   void Reconcile(const std::vector<cgroup::Container>& found, double now);
+  // Adds what the runtime runs and discovery missed twice in a row; drops
+  // such containers once the runtime no longer lists them.
+  void ReconcileFallback(double now);
+  bool SampleFallback(Watched& w, store::Millis t_ms);
+
+  // Whether the filter lets a container in, by its runtime name or its id.
+  bool Selected(const std::string& id) const;
 
   cgroup::Layout layout_;
   store::Geometry geometry_;
@@ -103,6 +151,17 @@ class Sampler {
   std::vector<char> scratch_;
   std::uint64_t passes_ = 0;
   bool discovery_failing_ = false;
+  std::shared_ptr<const ContainerFilter> filter_;
+  std::shared_ptr<const std::vector<std::string>> label_keys_ =
+      std::make_shared<const std::vector<std::string>>();
+  std::vector<config::Window> windows_;
+  // Found but filtered out in the last pass, so each change is logged once.
+  std::set<std::string> excluded_;
+  // Running per the runtime but missing from cgroups in the last pass.
+  std::set<std::string> missing_;
+  // Settings submitted from another thread, applied at the next pass.
+  std::mutex pending_mu_;
+  std::optional<SamplerSettings> pending_;
 };
 
 }  // namespace leakwatch::exporter::detail

@@ -59,9 +59,8 @@ ExporterInfo Info() {
   ExporterInfo info;
   info.version = "1.2.3";
   info.revision = "abcdef";
-  info.sample_interval = std::chrono::seconds(5);
-  info.config_reload_successful = true;
-  info.config_reload_success_seconds = kNow - 7200;
+  info.config =
+      std::make_shared<ConfigStatus>(std::chrono::seconds(5), kNow - 7200);
   return info;
 }
 

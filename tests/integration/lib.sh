@@ -6,7 +6,10 @@
 start_leakwatch() {
   local logfile="$1"
   shift
-  "$LEAKWATCH" --web.listen-address 127.0.0.1:0 "$@" >"$logfile" 2>&1 &
+  # Emptied here, not by the child's redirection, so a reused log file
+  # cannot show the previous daemon's address to the loop below.
+  : >"$logfile"
+  "$LEAKWATCH" --web.listen-address 127.0.0.1:0 "$@" >>"$logfile" 2>&1 &
   LEAKWATCH_PID=$!
   local address=""
   for _ in $(seq 1 100); do
