@@ -127,13 +127,18 @@ bool Sampler::SampleFallback(Watched& w, store::Millis t_ms) {
     w.last.reset();  // none yet, or stale: no series rather than old ones
     return true;
   }
-  w.last = *sample;
+  Record(w, *sample, t_ms);
+  return true;
+}
+
+void Sampler::Record(Watched& w, const cgroup::Sample& sample,
+                     store::Millis t_ms) {
+  w.last = sample;
   store::Point p;
   p.t_ms = t_ms;
-  p.bytes = {sample->working_set_bytes, sample->rss_bytes, sample->cache_bytes,
-             sample->usage_bytes};
+  p.bytes = {sample.working_set_bytes, sample.rss_bytes, sample.cache_bytes,
+             sample.usage_bytes};
   w.history.Push(p);
-  return true;
 }
 
 bool Sampler::Sample(Watched& w, store::Millis t_ms) {
@@ -190,12 +195,7 @@ bool Sampler::Sample(Watched& w, store::Millis t_ms) {
     logger_.Info("Container cgroup readable again", {{"id", w.container.id}});
     w.reported_error = false;
   }
-  w.last = *sample;
-  store::Point p;
-  p.t_ms = t_ms;
-  p.bytes = {sample->working_set_bytes, sample->rss_bytes, sample->cache_bytes,
-             sample->usage_bytes};
-  w.history.Push(p);
+  Record(w, *sample, t_ms);
   return true;
 }
 

@@ -132,6 +132,8 @@ class Sampler {
 
   // Opens (if needed) and reads one container; false when it vanished.
   bool Sample(Watched& w, store::Millis t_ms);
+  // Keeps a good reading: the snapshot's latest sample and the history.
+  void Record(Watched& w, const cgroup::Sample& sample, store::Millis t_ms);
 
   void Reconcile(const std::vector<cgroup::Container>& found, double now);
   // Adds what the runtime runs and discovery missed twice in a row; drops
