@@ -1,5 +1,6 @@
 #include "config/config.h"
 
+#include <fmt/format.h>
 #include <re2/re2.h>
 
 #include <CLI/CLI.hpp>
@@ -75,15 +76,6 @@ Result<void> Ok() { return {}; }
 
 Error Prefixed(std::string_view where, const Error& e) {
   return Error{e.code, std::string(where) + ": " + e.message};
-}
-
-std::string JoinComma(const std::vector<std::string>& items) {
-  std::string out;
-  for (const std::string& item : items) {
-    if (!out.empty()) out += ",";
-    out += item;
-  }
-  return out;
 }
 
 Result<bool> ParseBool(const std::string& text) {
@@ -243,7 +235,7 @@ std::vector<Setting> Settings(const std::string& docker_default) {
       [](const Config& c) {
         std::vector<std::string> labels;
         for (const Window& w : c.leak_windows) labels.push_back(w.label);
-        return JoinComma(labels);
+        return fmt::format("{}", fmt::join(labels, ","));
       }));
   s.back().expected = "a list of durations such as [15m, 1h]";
   // Estimator thresholds (leak.*) go here, one entry each.
@@ -301,7 +293,9 @@ std::vector<Setting> Settings(const std::string& docker_default) {
           c.containers.*field = items;
           return Ok();
         },
-        [field](const Config& c) { return JoinComma(c.containers.*field); });
+        [field](const Config& c) {
+          return fmt::format("{}", fmt::join(c.containers.*field, ","));
+        });
     setting.sources = kFile;
     return setting;
   };

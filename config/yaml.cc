@@ -1,5 +1,6 @@
 #include "config/detail/yaml.h"
 
+#include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -60,12 +61,7 @@ std::string Trimmed(std::string_view s) {
 }
 
 std::string Join(const std::vector<std::string>& items) {
-  std::string out;
-  for (const std::string& item : items) {
-    if (!out.empty()) out += ", ";
-    out += item;
-  }
-  return out;
+  return fmt::format("{}", fmt::join(items, ", "));
 }
 
 Error Invalid(const std::string& where, const std::string& message) {

@@ -1,3 +1,4 @@
+#include <fmt/format.h>
 #include <sys/resource.h>
 
 #include <boost/asio/io_context.hpp>
@@ -122,12 +123,7 @@ void RaiseFileLimit(log::Logger& logger) {
 }
 
 std::string Join(const std::vector<std::string>& items) {
-  std::string out;
-  for (const std::string& item : items) {
-    if (!out.empty()) out += ",";
-    out += item;
-  }
-  return out;
+  return fmt::format("{}", fmt::join(items, ","));
 }
 
 }  // namespace
