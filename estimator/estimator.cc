@@ -96,8 +96,12 @@ struct Estimator::State {
   std::int64_t last_t_ms = kNoBucket;
   double last_x = kUnknown;  // the previous sample's signal
   std::uint64_t restarts = 0;
+  // Out-of-memory cycles: restarts from the limit in a row, and when the
+  // current cycle began (the first sample, or the last restart).
+  int oom_cycles = 0;
+  std::int64_t cycle_start_ms = kNoBucket;
   // Scratch for evaluations, kept to avoid allocating per bucket.
-  std::vector<double> t, m, slopes, noise;
+  std::vector<double> t, m, slopes, noise, scratch, seg_min, seg_drop;
 
   // Whether any bucket of the longest window fell by `collection` or more.
   bool CollectedWithin(double collection) const {
@@ -123,7 +127,57 @@ struct Estimator::State {
 
   double Scale() const { return std::isfinite(limit) ? limit : peak; }
 
+  // The highest sample the shortest window holds (the ring is emptied as
+  // it moves, so these are all recent): where memory stood before now.
+  double RecentPeak() const {
+    const Window* shortest = nullptr;
+    for (const Window& w : windows) {
+      if (shortest == nullptr || w.window_ms < shortest->window_ms) {
+        shortest = &w;
+      }
+    }
+    double peak_here = 0;
+    if (shortest == nullptr) return peak_here;
+    for (const Bucket& b : shortest->ring) {
+      if (b.count > 0) peak_here = std::max(peak_here, b.max);
+    }
+    return peak_here;
+  }
+
+  std::int64_t ShortestWindowMs() const {
+    std::int64_t shortest = std::numeric_limits<std::int64_t>::max();
+    for (const Window& w : windows) shortest = std::min(shortest, w.window_ms);
+    return shortest;
+  }
+
   void Evaluate(Window& w, std::int64_t closed, std::int64_t t_ms);
+
+  // 1.4826 x the median absolute deviation of the minima (t, m) from the
+  // Theil–Sen line of the given slope through their median; uses scratch.
+  double Scatter(double slope) {
+    const std::size_t n = m.size();
+    if (n == 0) return 0;
+    scratch.clear();
+    for (std::size_t i = 0; i < n; ++i) scratch.push_back(m[i] - slope * t[i]);
+    auto mid = scratch.begin() + static_cast<std::ptrdiff_t>(n / 2);
+    std::nth_element(scratch.begin(), mid, scratch.end());
+    const double intercept = *mid;
+    for (std::size_t i = 0; i < n; ++i) {
+      scratch[i] = std::abs(m[i] - intercept - slope * t[i]);
+    }
+    std::nth_element(scratch.begin(), mid, scratch.end());
+    return 1.4826 * *mid;
+  }
+
+  // Whether a longer window that judges sees the growth levelling off. A
+  // short window sees a warm-up's tail (or the ramp of a burst) as steady
+  // growth; the longer view shows it slowing, and its word wins.
+  bool LevellingOffOverLonger(const Window& w) const {
+    return std::any_of(windows.begin(), windows.end(), [&w](const Window& o) {
+      return o.window_ms > w.window_ms && o.verdict.ready &&
+             o.verdict.evaluations > 0 && o.verdict.evidence.not_slowing < 0.5;
+    });
+  }
   bool LooksLikeRestart(double x) const;
 };
 
@@ -159,21 +213,48 @@ void Estimator::State::Evaluate(Window& w, std::int64_t closed,
   double last_max = 0;
   std::int64_t oldest = kNoBucket;
   const int segments = params.segments;
-  std::vector<double> seg_min(static_cast<std::size_t>(segments),
-                              std::numeric_limits<double>::infinity());
-  std::vector<double> seg_drop(static_cast<std::size_t>(segments), 0.0);
+  seg_min.assign(static_cast<std::size_t>(segments),
+                 std::numeric_limits<double>::infinity());
+  seg_drop.assign(static_cast<std::size_t>(segments), 0.0);
   noise.clear();
-  for (std::int64_t index = first; index <= closed; ++index) {
-    const Bucket& b = w.ring[static_cast<std::size_t>(
+  auto slot = [&](std::int64_t index) -> const Bucket& {
+    return w.ring[static_cast<std::size_t>(
         ((index % (buckets + 1)) + buckets + 1) % (buckets + 1))];
+  };
+  for (std::int64_t index = first; index <= closed; ++index) {
+    const Bucket& b = slot(index);
+    if (b.index == index && b.count > 0) {
+      oldest = index;
+      break;
+    }
+  }
+  // A window longer than the shortest judges a younger history too, once
+  // it has seen as much as the shortest window and min_history of its own
+  // length: its segments and halves then divide what it has seen. A slow
+  // leak from a container's start is then called within a fraction of the
+  // long window, not after all of it. The shortest window always needs its
+  // whole length: a young container warms up.
+  std::int64_t start = first;
+  if (oldest != kNoBucket && oldest > first &&
+      w.window_ms > ShortestWindowMs()) {
+    const double seen_ms =
+        static_cast<double>((closed - oldest + 1) * w.bucket_ms);
+    if (seen_ms >=
+        std::max(static_cast<double>(ShortestWindowMs()),
+                 params.min_history * static_cast<double>(w.window_ms))) {
+      start = oldest;
+    }
+  }
+  const std::int64_t span = closed - start + 1;
+  for (std::int64_t index = start; index <= closed; ++index) {
+    const Bucket& b = slot(index);
     if (b.index != index || b.count == 0) continue;
-    if (oldest == kNoBucket) oldest = index;
     t.push_back((static_cast<double>(index) + 0.5) *
                 static_cast<double>(w.bucket_ms) / 1000.0);
     m.push_back(b.min);
     last_max = b.max;
     const auto seg =
-        static_cast<std::size_t>((index - first) * segments / buckets);
+        static_cast<std::size_t>((index - start) * segments / span);
     seg_min[seg] = std::min(seg_min[seg], b.min);
     seg_drop[seg] = std::max(seg_drop[seg], b.max_drop);
     if (b.steps > 0) noise.push_back(b.abs_steps / b.steps);
@@ -183,9 +264,9 @@ void Estimator::State::Evaluate(Window& w, std::int64_t closed,
   // Judging needs the whole window: samples back to its start (a young
   // container's first minutes are not a window's worth of history) and
   // most buckets filled.
-  v.ready = oldest != kNoBucket && oldest - first <= buckets / 16 &&
+  v.ready = oldest != kNoBucket && oldest - start <= span / 16 &&
             static_cast<double>(n) >=
-                params.min_coverage * static_cast<double>(buckets) &&
+                params.min_coverage * static_cast<double>(span) &&
             std::all_of(seg_min.begin(), seg_min.end(),
                         [](double s) { return std::isfinite(s); });
   if (n < 4) {
@@ -269,14 +350,20 @@ void Estimator::State::Evaluate(Window& w, std::int64_t closed,
   //    the one before by a fair share of the growth. One step up, a warm-up
   //    that has levelled off, or a burst that came back leaves a segment
   //    flat.
-  const double window_s = static_cast<double>(w.window_ms) / 1000.0;
+  const double window_s = static_cast<double>(span * w.bucket_ms) / 1000.0;
   const double share = slope * window_s / segments;
   double weakest = std::numeric_limits<double>::infinity();
   for (int s = 0; s + 1 < segments; ++s) {
     weakest = std::min(weakest, seg_min[static_cast<std::size_t>(s + 1)] -
                                     seg_min[static_cast<std::size_t>(s)]);
   }
-  const double keeps_going = share > 0 ? Reaches(weakest / share, 0.3) : 0;
+  //    The rise must also stand out of the scatter of the minima around
+  //    the fitted line (robust: 1.4826 x their median absolute deviation):
+  //    the minima before a step up scatter as much as the step is tall, so
+  //    a flat stretch cannot pass as growth by chance.
+  const double need =
+      std::max(0.3 * share, params.rise_over_scatter * Scatter(slope));
+  const double keeps_going = share > 0 ? Reaches(weakest, need) : 0;
   // 3. It is not levelling off: the Theil–Sen slope of the window's second
   //    half is not far below the first half's. A warm-up approaching its
   //    plateau as 1 - exp(-t/tau) has a ratio of exp(-W/2tau); a leak, 1.
@@ -298,10 +385,15 @@ void Estimator::State::Evaluate(Window& w, std::int64_t closed,
   }
 
   // The verdict moves only after `persistence` evaluations agree, so it
-  // does not flap from one bucket to the next.
-  if (v.score >= params.on_score) {
+  // does not flap from one bucket to the next. A window that cannot judge
+  // (too little history, a gap in the samples) leaves the verdict as it is.
+  if (!v.ready) {
+    w.above = 0;
     w.below = 0;
-    if (++w.above >= params.persistence && !v.suspected) {
+  } else if (v.score >= params.on_score) {
+    w.below = 0;
+    if (++w.above >= params.persistence && !v.suspected &&
+        !LevellingOffOverLonger(w)) {
       v.suspected = true;
       if (!v.first_suspected_at_ms) v.first_suspected_at_ms = t_ms;
     }
@@ -334,9 +426,30 @@ void Estimator::Update(const Observation& o) {
   if (!std::isfinite(x)) return;
   s.last_t_ms = o.t_ms;
   if (std::isfinite(o.limit) && o.limit > 0) s.limit = o.limit;
+  if (s.cycle_start_ms == kNoBucket) s.cycle_start_ms = o.t_ms;
   if (s.LooksLikeRestart(x)) {
     ++s.restarts;
-    for (Window& w : s.windows) w.Clear();
+    // Killed at the limit after growing into it for at least the shortest
+    // window: what a leak does when nothing stops it. One such death could
+    // be a load spike; two in a row are a leak however the memory grew
+    // (steadily, or in steps too far apart for a window to see).
+    // Where memory stood within the shortest window before the restart (a
+    // collector may have run between the peak and the kill).
+    const bool at_limit = std::isfinite(s.limit) &&
+                          s.RecentPeak() >= s.params.oom_fraction * s.limit;
+    const bool grew_into_it = o.t_ms - s.cycle_start_ms >= s.ShortestWindowMs();
+    s.oom_cycles = at_limit && grew_into_it ? s.oom_cycles + 1 : 0;
+    s.cycle_start_ms = o.t_ms;
+    for (Window& w : s.windows) {
+      w.Clear();
+      if (s.oom_cycles >= 2) {
+        w.verdict.suspected = true;
+        w.verdict.score = 1;
+        if (!w.verdict.first_suspected_at_ms) {
+          w.verdict.first_suspected_at_ms = o.t_ms;
+        }
+      }
+    }
     s.peak = 0;
     s.last_x = kUnknown;
   }
@@ -395,6 +508,26 @@ void Estimator::SetWindows(std::span<const std::chrono::milliseconds> windows) {
                                         : s.MakeWindow(d));
   }
   s.verdicts.assign(s.windows.size(), Verdict{});
+  for (std::size_t i = 0; i < s.windows.size(); ++i) {
+    s.verdicts[i] = s.windows[i].verdict;
+  }
+}
+
+void Estimator::SetParams(const Params& params) {
+  State& s = *state_;
+  const bool rebuild = params.buckets != s.params.buckets ||
+                       std::max(2, params.segments) != s.params.segments;
+  s.params = params;
+  s.params.segments = std::max(2, params.segments);
+  for (Window& w : s.windows) {
+    if (rebuild) {
+      std::optional<std::int64_t> first = w.verdict.first_suspected_at_ms;
+      w = s.MakeWindow(std::chrono::milliseconds(w.window_ms));
+      w.verdict.first_suspected_at_ms = first;
+    }
+    w.above = 0;
+    w.below = 0;
+  }
   for (std::size_t i = 0; i < s.windows.size(); ++i) {
     s.verdicts[i] = s.windows[i].verdict;
   }

@@ -46,6 +46,9 @@ struct Params {
   // Segments of the window whose minima must each rise over the one before:
   // growth that keeps going, not one step.
   int segments = 4;
+  // Each segment's rise must also reach this multiple of the scatter of
+  // the minima around the fitted line (robust standard deviation).
+  double rise_over_scatter = 0.5;
   // The second half of a window must grow at least this fraction as fast
   // as the first: a warm-up levels off, a leak does not.
   double min_speed_ratio = 0.7;
@@ -55,11 +58,21 @@ struct Params {
   // Fraction of the window's buckets that must hold samples before it
   // judges.
   double min_coverage = 0.75;
+  // A window longer than the shortest judges a container younger than
+  // itself once it has seen this fraction of its length (and at least the
+  // shortest window).
+  double min_history = 0.25;
   // Consecutive evaluations (one per closed bucket) above on_score before
   // the verdict turns to leaking, and below off_score before it turns back.
   int persistence = 3;
+  // A restart from at least this fraction of the limit is an out-of-memory
+  // kill; two in a row, each after growing for at least the shortest
+  // window, are a leak.
+  double oom_fraction = 0.85;
   double on_score = 0.5;
   double off_score = 0.25;
+
+  bool operator==(const Params&) const = default;
 };
 
 // One window's state after the last sample.
@@ -112,6 +125,12 @@ class Estimator {
   // Changes the windows, keeping the state of every window whose duration
   // is still listed.
   void SetWindows(std::span<const std::chrono::milliseconds> windows);
+
+  // Changes the thresholds, keeping every window's buckets and verdict (a
+  // reload must not cost hours of history); only the count of agreeing
+  // evaluations starts over, since it was counted against the old
+  // thresholds. A different bucket count rebuilds the windows.
+  void SetParams(const Params& params);
 
   // Restarts detected from the samples themselves (memory falling back far
   // below its floor).

@@ -106,6 +106,39 @@ TEST(Estimator, IgnoresAWarmUpThatLevelsOff) {
   EXPECT_FALSE(AnySuspected(est));
 }
 
+// A warm-up whose time constant is close to the shortest window: seen
+// through 15 minutes its tail is near-steady growth; the longer windows see
+// it levelling off, and their view wins. Checked over several noise seeds,
+// since the 15-minute window alone fires on some of them.
+TEST(Estimator, ALongerWindowSeeingAWarmUpLevelOffOverrulesAShortOne) {
+  for (unsigned seed = 1; seed <= 8; ++seed) {
+    Estimator est(Windows());
+    std::mt19937 rng(seed);
+    std::normal_distribution<double> noise(0, 1.5 * kMiB);
+    for (double t = 0; t < 3 * 3600; t += 15) {
+      Observation o;
+      o.t_ms = kT0 + static_cast<std::int64_t>(t * 1000);
+      o.rss = 100 * kMiB + 0.3 * kLimit * (1 - std::exp(-t / 840)) + noise(rng);
+      o.limit = kLimit;
+      est.Update(o);
+    }
+    EXPECT_FALSE(AnySuspected(est)) << "seed " << seed;
+  }
+}
+
+// A slow leak from the container's start: the 15-minute window cannot
+// tell 1.5 % of the limit in 15 minutes from noise, so the hour window
+// calls it; it judges a young container once it has seen a quarter of its
+// length, well before a full hour.
+TEST(Estimator, ALongWindowJudgesAYoungContainerBeforeItIsFull) {
+  const double rate = PerHour(0.06);
+  Estimator est = Simulate(2, [&](double t) { return 100 * kMiB + rate * t; });
+  const Verdict& hour = est.verdicts()[1];
+  ASSERT_TRUE(hour.first_suspected_at_ms.has_value());
+  EXPECT_GE(*hour.first_suspected_at_ms, kT0 + 15 * 60 * 1000);
+  EXPECT_LT(*hour.first_suspected_at_ms, kT0 + 45 * 60 * 1000);
+}
+
 TEST(Estimator, IgnoresDriftBelowTheHealthyBound) {
   const double rate = PerHour(0.01);  // 1 %/h: healthy by definition
   Estimator est = Simulate(6, [&](double t) { return 100 * kMiB + rate * t; });
@@ -144,6 +177,34 @@ TEST(Estimator, ARestartResetsHistoryButNotFirstSuspected) {
   EXPECT_EQ(est.restarts(), 1u);
   EXPECT_FALSE(est.verdicts()[0].suspected);
   EXPECT_EQ(FirstSuspected(est), first);
+}
+
+// Steps of a quarter of the limit every 25 minutes, flat in between: too
+// far apart for a window to see growth that keeps going, until the process
+// is killed at the limit and starts over. The second kill in a row is the
+// verdict; restarts from an ordinary level never are.
+TEST(Estimator, TwoOutOfMemoryKillsInARowAreALeak) {
+  auto run = [](double peak_fraction) {
+    Estimator est(Windows());
+    const double cycle_s = 4 * 25 * 60;
+    std::int64_t second_kill_ms = 0;
+    for (double t = 0; t < 3.5 * cycle_s; t += 5) {
+      const double in_cycle = std::fmod(t, cycle_s);
+      const int steps = static_cast<int>(in_cycle / (25 * 60));
+      Observation o;
+      o.t_ms = kT0 + static_cast<std::int64_t>(t * 1000);
+      o.rss = kLimit * (0.2 + (peak_fraction - 0.2) * steps / 3.0);
+      o.limit = kLimit;
+      if (t >= 2 * cycle_s && second_kill_ms == 0) second_kill_ms = o.t_ms;
+      est.Update(o);
+    }
+    EXPECT_EQ(est.restarts(), 3u);
+    return std::pair{FirstSuspected(est), second_kill_ms};
+  };
+  auto [first, second_kill] = run(0.95);
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(*first, second_kill);
+  EXPECT_FALSE(run(0.6).first.has_value());
 }
 
 TEST(Estimator, SetWindowsKeepsTheStateOfWindowsThatStay) {
