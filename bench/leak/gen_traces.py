@@ -200,6 +200,7 @@ def leak_staircase(rng, tr):
     period = rng.uniform(300, 1800)
     length = rng.uniform(0.2, 0.5) * period
     pct = leak_rate(rng, tr)
+    tr.step_period = period  # for the label: a window must see two steps
     step = per_hour(tr.limit, pct) * period  # per burst, so the mean rate is pct
     transient = rng.uniform(0, 0.1) * tr.limit  # burst memory that does come back
     offset = rng.uniform(0, period)
@@ -280,6 +281,7 @@ def main():
                     leak_base = base
                     if rate > 0 and room > 0:
                         cycle = room / rate
+                        tr.oom_after = cycle
 
                         def base(t, leak_base=leak_base, onset=onset, cycle=cycle):
                             if t <= onset + cycle:
@@ -297,6 +299,13 @@ def main():
                     "interval_s": tr.interval,
                     "duration_h": round(tr.duration / 3600, 2),
                     "limit_mib": tr.limit // MiB,
+                    # What a detector has to see through, for the "shortest
+                    # window that can see the leak" (score.py).
+                    "gc_period_s": tr.gc_period,
+                    "gc_amp_frac": round(tr.gc_amp / tr.limit, 4),
+                    "noise_frac": round(tr.noise / tr.limit, 5),
+                    "step_period_s": round(getattr(tr, "step_period", 0)),
+                    "oom_after_s": round(getattr(tr, "oom_after", 0)) or None,
                 }
     with open(os.path.join(args.out, "labels.json"), "w") as f:
         json.dump(labels, f, indent=1, sort_keys=True)
