@@ -1,5 +1,7 @@
 #include "analyze/analyze.h"
 
+#include <fmt/format.h>
+
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cctype>
@@ -399,6 +401,20 @@ int Run(const std::vector<std::string>& args, std::istream& in,
       ->default_str(std::string(config::kDefaultWindows));
   app.add_option("--limit", limit_text,
                  "Memory limit in bytes (overrides a limit column)");
+  // The daemon's leak.* thresholds, with the same defaults.
+  estimator::Params params;
+  app.add_option("--healthy-growth", params.healthy_growth_per_hour,
+                 "Growth, as a fraction of the limit per hour, that is never "
+                 "a leak (the daemon's --leak.healthy-growth)")
+      ->default_str(fmt::format("{}", params.healthy_growth_per_hour));
+  app.add_option("--min-growth", params.leak_growth_per_hour,
+                 "Growth, as a fraction of the limit per hour, that is a "
+                 "leak (the daemon's --leak.min-growth)")
+      ->default_str(fmt::format("{}", params.leak_growth_per_hour));
+  app.add_option("--persistence", params.persistence,
+                 "Consecutive evaluations that must agree before the "
+                 "verdict changes (the daemon's --leak.persistence)")
+      ->default_str(std::to_string(params.persistence));
   app.add_option("--format", format,
                  "json (one object per line) or table; default json unless "
                  "standard output is a terminal");
@@ -417,6 +433,21 @@ int Run(const std::vector<std::string>& args, std::istream& in,
   auto windows = config::ParseWindows(windows_text);
   if (!windows) {
     err << "leakwatch analyze: --windows: " << windows.error().message << "\n";
+    return 2;
+  }
+  if (!(params.healthy_growth_per_hour > 0) ||
+      !std::isfinite(params.healthy_growth_per_hour)) {
+    err << "leakwatch analyze: --healthy-growth must be greater than 0\n";
+    return 2;
+  }
+  if (!(params.leak_growth_per_hour > params.healthy_growth_per_hour) ||
+      !std::isfinite(params.leak_growth_per_hour)) {
+    err << "leakwatch analyze: --min-growth must be greater than "
+           "--healthy-growth\n";
+    return 2;
+  }
+  if (params.persistence < 1) {
+    err << "leakwatch analyze: --persistence must be at least 1\n";
     return 2;
   }
   std::optional<double> limit;
@@ -450,7 +481,7 @@ int Run(const std::vector<std::string>& args, std::istream& in,
                        [](const Observation& a, const Observation& b) {
                          return a.t_ms < b.t_ms;
                        });
-      estimator::Estimator est(durations);
+      estimator::Estimator est(durations, params);
       std::vector<std::uint64_t> seen(durations.size(), 0);
       for (Observation o : s.samples) {
         if (limit) o.limit = *limit;

@@ -8,6 +8,7 @@
 #include <array>
 #include <cctype>
 #include <charconv>
+#include <cmath>
 #include <cstdlib>
 #include <set>
 
@@ -145,6 +146,28 @@ Setting Text(std::string key, std::string help, std::string default_text,
       });
 }
 
+// A threshold given as a fraction (0.015 is 1.5 %).
+Setting Fraction(std::string key, std::string help, double default_value,
+                 double Config::*field) {
+  return Scalar(
+      std::move(key), std::move(help), fmt::format("{}", default_value),
+      "a number such as 0.015",
+      [field](Config& c, const std::string& v) -> Result<void> {
+        double d = 0;
+        auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), d);
+        if (v.empty() || ec != std::errc() || ptr != v.data() + v.size() ||
+            !std::isfinite(d)) {
+          return MakeError(ErrorCode::kInvalid,
+                           "\"" + v +
+                               "\" is not a number (a fraction of the limit "
+                               "per hour, such as 0.015 for 1.5 %)");
+        }
+        c.*field = d;
+        return Ok();
+      },
+      [field](const Config& c) { return fmt::format("{}", c.*field); });
+}
+
 Result<void> CheckRegex(const std::string& pattern) {
   RE2 re(pattern, RE2::Quiet);
   if (!re.ok()) {
@@ -239,6 +262,34 @@ std::vector<Setting> Settings(const std::string& docker_default) {
       }));
   s.back().expected = "a list of durations such as [15m, 1h]";
   // Estimator thresholds (leak.*) go here, one entry each.
+  const estimator::Params defaults;
+  s.push_back(Fraction(
+      "leak.healthy-growth",
+      "Growth, as a fraction of the memory limit per hour (the host's "
+      "memory when unlimited), that is never a leak: the slope's lower "
+      "confidence bound must exceed it",
+      defaults.healthy_growth_per_hour, &Config::leak_healthy_growth));
+  s.push_back(Fraction(
+      "leak.min-growth",
+      "Growth, as a fraction of the memory limit per hour, that is a leak: "
+      "the slope itself must reach it (above leak.healthy-growth)",
+      defaults.leak_growth_per_hour, &Config::leak_min_growth));
+  s.push_back(Scalar(
+      "leak.persistence",
+      "Consecutive evaluations (one per window bucket, 1/32 of the window) "
+      "that must agree before leak_suspected turns on or off",
+      std::to_string(defaults.persistence), "a whole number such as 3",
+      [](Config& c, const std::string& v) -> Result<void> {
+        int n = 0;
+        auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+        if (v.empty() || ec != std::errc() || ptr != v.data() + v.size()) {
+          return MakeError(ErrorCode::kInvalid,
+                           "\"" + v + "\" is not a whole number");
+        }
+        c.leak_persistence = n;
+        return Ok();
+      },
+      [](const Config& c) { return std::to_string(c.leak_persistence); }));
   s.push_back(Scalar(
       "log.level",
       "Only log messages with the given severity or above: debug, info, "
@@ -320,6 +371,29 @@ std::vector<Setting> Settings(const std::string& docker_default) {
                   return Ok();
                 }));
   s.back().expected = "a list of label keys";
+  s.push_back(selection(&ContainerSelection::include_images,
+                        "containers.include-images",
+                        "Watch only containers whose image (as created, "
+                        "\"nginx:1.25\") fully matches one of these RE2 "
+                        "expressions; empty watches every image",
+                        CheckRegex));
+  s.back().expected = "a list of regular expressions";
+  s.push_back(selection(&ContainerSelection::exclude_images,
+                        "containers.exclude-images",
+                        "Never watch containers whose image fully matches "
+                        "one of these; wins over include-images",
+                        CheckRegex));
+  s.back().expected = "a list of regular expressions";
+  s.push_back(selection(
+      &ContainerSelection::label_selector, "containers.label-selector",
+      "Watch only containers whose labels meet every requirement: "
+      "key=value, key!=value, key (set) or !key (not set)",
+      [](const std::string& item) -> Result<void> {
+        auto r = ParseLabelRequirement(item);
+        if (!r) return MakeError(r.error().code, r.error().message);
+        return Ok();
+      }));
+  s.back().expected = "a list of label requirements";
   return s;
 }
 
@@ -451,6 +525,22 @@ std::optional<Problem> Check(const Config& config) {
               " or a shorter interval"};
     }
   }
+  if (!(config.leak_healthy_growth > 0)) {
+    return Problem{{"leak.healthy-growth"},
+                   "leak.healthy-growth must be greater than 0"};
+  }
+  if (!(config.leak_min_growth > config.leak_healthy_growth)) {
+    return Problem{
+        {"leak.min-growth", "leak.healthy-growth"},
+        fmt::format("leak.min-growth ({}) must be greater than "
+                    "leak.healthy-growth ({}): growth that is a leak cannot "
+                    "be healthy",
+                    config.leak_min_growth, config.leak_healthy_growth)};
+  }
+  if (config.leak_persistence < 1) {
+    return Problem{{"leak.persistence"},
+                   "leak.persistence must be at least 1 (evaluations)"};
+  }
   const std::string& path = config.telemetry_path;
   if (path.empty() || path.front() != '/') {
     return Problem{{"web.telemetry-path"},
@@ -473,6 +563,22 @@ std::optional<Problem> Check(const Config& config) {
   if (config.docker_host.empty()) {
     return Problem{{"docker.host"},
                    "docker.host is empty (use \"none\" to turn Docker off)"};
+  }
+  // Images and labels come from Docker; without it nothing would match
+  // and every container would silently go unwatched.
+  const ContainerSelection& sel = config.containers;
+  if (!config.docker_enabled()) {
+    for (const auto& [key, items] :
+         {std::pair{"containers.include-images", &sel.include_images},
+          std::pair{"containers.exclude-images", &sel.exclude_images},
+          std::pair{"containers.label-selector", &sel.label_selector}}) {
+      if (!items->empty()) {
+        return Problem{{key, "docker.host"},
+                       std::string(key) +
+                           " selects by what Docker reports, but docker.host "
+                           "is none"};
+      }
+    }
   }
   return std::nullopt;
 }
@@ -586,6 +692,44 @@ Result<std::vector<Window>> ParseWindows(std::string_view text) {
     start = comma + 1;
   }
   return WindowsFrom(items);
+}
+
+Result<LabelRequirement> ParseLabelRequirement(std::string_view text) {
+  auto trim = [](std::string_view v) {
+    while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
+    while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
+    return v;
+  };
+  LabelRequirement r;
+  std::string_view key = trim(text);
+  if (!key.empty() && key.front() == '!') {
+    r.op = LabelRequirement::Op::kNotExists;
+    key = trim(key.substr(1));
+  } else if (std::size_t at = key.find("!="); at != std::string_view::npos) {
+    r.op = LabelRequirement::Op::kNotEquals;
+    r.value = std::string(trim(key.substr(at + 2)));
+    key = trim(key.substr(0, at));
+  } else if (std::size_t eq = key.find('='); eq != std::string_view::npos) {
+    r.op = LabelRequirement::Op::kEquals;
+    std::string_view value = key.substr(eq + 1);
+    if (!value.empty() && value.front() == '=') value.remove_prefix(1);
+    r.value = std::string(trim(value));
+    key = trim(key.substr(0, eq));
+  }
+  if (key.empty()) {
+    return MakeError(ErrorCode::kInvalid,
+                     "label requirement \"" + std::string(text) +
+                         "\" has no key (want key=value, key!=value, key "
+                         "or !key)");
+  }
+  if (key.find_first_of("=!") != std::string_view::npos ||
+      r.value.find_first_of("=!") != std::string::npos) {
+    return MakeError(ErrorCode::kInvalid,
+                     "label requirement \"" + std::string(text) +
+                         "\" is not key=value, key!=value, key or !key");
+  }
+  r.key = std::string(key);
+  return r;
 }
 
 Getenv ProcessEnvironment() {

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "estimator/estimator.h"
 #include "log/log.h"
 
 namespace leakwatch::config {
@@ -48,8 +49,31 @@ struct ContainerSelection {
   // Container label keys, as Docker spells them, exported as
   // container_label_<key>. None by default: cardinality is the user's call.
   std::vector<std::string> labels;
+  // RE2 expressions matched against the image as the container was created
+  // from it (inspect's Config.Image, "nginx:1.25"). Empty include_images
+  // means any image; exclude_images wins.
+  std::vector<std::string> include_images;
+  std::vector<std::string> exclude_images;
+  // Label requirements, all of which must hold, in Kubernetes' equality
+  // selector syntax: "key=value", "key!=value", "key" (set), "!key" (not
+  // set). See LabelRequirement.
+  std::vector<std::string> label_selector;
   bool operator==(const ContainerSelection&) const = default;
 };
+
+// One entry of containers.label_selector, parsed.
+struct LabelRequirement {
+  enum class Op { kEquals, kNotEquals, kExists, kNotExists };
+  std::string key;
+  Op op = Op::kExists;
+  std::string value;  // for kEquals and kNotEquals
+  bool operator==(const LabelRequirement&) const = default;
+};
+
+// "team=web", "tier!=batch", "com.example.watch", "!skip" (spaces around
+// the key, operator and value are ignored; "==" is "="). kInvalid for an
+// empty key or a key with "=" or "!" in it.
+Result<LabelRequirement> ParseLabelRequirement(std::string_view text);
 
 // A flag or LEAKWATCH_* variable that was set: it wins over the file, at
 // startup and at every reload.
@@ -87,7 +111,14 @@ struct Config {
   bool config_check = false;
   ContainerSelection containers;
   // Estimator thresholds (leak.*) join here, each with its entry in the
-  // settings table.
+  // settings table. Defaults are estimator::Params{}'s, so they cannot
+  // drift apart.
+  // Growth, as a fraction of the limit per hour, that is never a leak.
+  double leak_healthy_growth = estimator::Params{}.healthy_growth_per_hour;
+  // Growth, as a fraction of the limit per hour, that is a leak.
+  double leak_min_growth = estimator::Params{}.leak_growth_per_hour;
+  // Consecutive evaluations that must agree before a verdict changes.
+  int leak_persistence = estimator::Params{}.persistence;
   Origin origin;
 
   bool docker_enabled() const { return docker_host != "none"; }

@@ -154,6 +154,57 @@ std::vector<ClientMetric::Label> ContainerLabels(
   return labels;
 }
 
+// One per-container, per-window leak family: the value of a window's
+// verdict, nullopt leaving the series out.
+struct LeakSeries {
+  const char* name;
+  const char* help;
+  std::optional<double> (*value)(const LeakVerdict&);
+};
+
+// Score and suspected exist for every window from a container's first
+// sample, so `max without(window)` alerts and dashboards see a 0 rather
+// than nothing; they stay 0 until the window first holds enough history.
+// Slope, r² and time to limit describe a fit over the whole window, so
+// they appear only once it is covered (ready): a fit over the first
+// minutes would be a different, noisier number under the same name.
+const LeakSeries kLeakSeries[] = {
+    {"leakwatch_container_memory_leak_slope_bytes_per_second",
+     "Growth rate of the memory baseline (post-GC minima) over the window, "
+     "Theil-Sen. Absent until the window holds enough history.",
+     [](const LeakVerdict& v) -> std::optional<double> {
+       if (!v.ready) return std::nullopt;
+       return v.slope_bytes_per_second;
+     }},
+    {"leakwatch_container_memory_leak_r_squared",
+     "How well a straight line fits the window's memory baseline (0..1). "
+     "Absent until the window holds enough history.",
+     [](const LeakVerdict& v) -> std::optional<double> {
+       if (!v.ready) return std::nullopt;
+       return v.r_squared;
+     }},
+    {"leakwatch_container_memory_leak_score",
+     "Leak suspicion over the window, 0 (none) to 1 (certain); 0 until the "
+     "window holds enough history.",
+     [](const LeakVerdict& v) -> std::optional<double> {
+       return v.ready ? v.score : 0.0;
+     }},
+    {"leakwatch_container_memory_leak_suspected",
+     "1 when the estimator's verdict for the window is leaking, else 0 "
+     "(also while the window does not yet hold enough history).",
+     [](const LeakVerdict& v) -> std::optional<double> {
+       return v.suspected ? 1.0 : 0.0;
+     }},
+    {"leakwatch_container_memory_time_to_limit_seconds",
+     "At the window's slope, seconds until the memory limit (the cgroup "
+     "limit, else the host's memory). Absent when not growing or not yet "
+     "enough history.",
+     [](const LeakVerdict& v) -> std::optional<double> {
+       if (!v.ready) return std::nullopt;
+       return v.time_to_limit_seconds;
+     }},
+};
+
 }  // namespace
 
 bool SamplingCurrent(const Snapshot& snapshot, double now_seconds,
@@ -172,12 +223,31 @@ std::vector<MetricFamily> SnapshotCollector::Collect() const {
   // The allow-list in force for this snapshot (a reload changes it).
   const LabelAllowList allow_list(*snap->label_keys);
   std::vector<MetricFamily> out;
-  out.reserve(std::size(kContainerSeries) + 8);
+  out.reserve(std::size(kContainerSeries) + std::size(kLeakSeries) + 8);
   for (const ContainerSeries& series : kContainerSeries) {
     MetricFamily f = Family(series.name, series.help, series.type);
     f.metric.reserve(snap->containers.size());
     for (const ContainerSnapshot& c : snap->containers) {
       if (auto v = series.value(c)) Add(f, ContainerLabels(c, allow_list), *v);
+    }
+    out.push_back(std::move(f));
+  }
+  const std::vector<std::string>& windows = *snap->window_labels;
+  for (const LeakSeries& series : kLeakSeries) {
+    MetricFamily f = Family(series.name, series.help, MetricType::Gauge);
+    f.metric.reserve(snap->containers.size() * windows.size());
+    for (const ContainerSnapshot& c : snap->containers) {
+      // Verdicts and labels come from the same pass; a snapshot made
+      // without them (no estimator) has no leak series.
+      if (c.leak.size() != windows.size()) continue;
+      for (std::size_t i = 0; i < windows.size(); ++i) {
+        auto v = series.value(c.leak[i]);
+        if (!v) continue;
+        std::vector<ClientMetric::Label> labels =
+            ContainerLabels(c, allow_list);
+        labels.push_back({"window", windows[i]});
+        Add(f, std::move(labels), *v);
+      }
     }
     out.push_back(std::move(f));
   }

@@ -17,6 +17,7 @@
 #include "exporter/detail/container_labels.h"
 #include "exporter/detail/docker_metadata.h"
 #include "exporter/detail/landing_page.h"
+#include "exporter/detail/process_metrics.h"
 #include "exporter/detail/reload.h"
 #include "exporter/detail/sampler.h"
 #include "exporter/exporter.h"
@@ -196,9 +197,21 @@ int Run(const config::Config& config, log::Logger& logger) {
   const detail::WallClock clock = [] {
     return std::chrono::system_clock::now();
   };
+  // The limit of containers without one, read once: --path.procfs is a
+  // restart-only setting, and the host's memory does not change.
+  double host_memory = estimator::kUnknown;
+  if (auto mem = detail::ReadHostMemory(config.procfs)) {
+    host_memory = static_cast<double>(*mem);
+  } else {
+    logger.Warn(
+        "Cannot read the host's memory; containers without a memory limit "
+        "get no time to limit",
+        {{"err", mem.error().message}});
+  }
   detail::SnapshotBox box;
   detail::Sampler sampler(*layout, geometry, clock, logger,
                           docker_metadata.get());
+  loaded->sampler.host_memory_bytes = host_memory;
   sampler.Reconfigure(loaded->sampler);
   // The first pass runs before the listener opens, so the first scrape
   // already sees every container.
@@ -272,6 +285,7 @@ int Run(const config::Config& config, log::Logger& logger) {
                        {{"err", next.error().message}});
         } else {
           const auto changed = detail::Changed(current, next->config);
+          next->sampler.host_memory_bytes = host_memory;
           sampling.Reconfigure(next->sampler);
           server.Secure(next->web);
           logger.SetLevel(next->config.log_level);

@@ -22,12 +22,14 @@ SamplerSettings SamplerSettingsFor(
   settings.windows = config.leak_windows;
   settings.filter = std::move(filter);
   settings.label_keys = config.containers.labels;
+  settings.leak_params.healthy_growth_per_hour = config.leak_healthy_growth;
+  settings.leak_params.leak_growth_per_hour = config.leak_min_growth;
+  settings.leak_params.persistence = config.leak_persistence;
   return settings;
 }
 
 Result<Loaded> Prepare(config::Config config, HashVerifier verify) {
-  auto filter = ContainerFilter::Make(config.containers.include,
-                                      config.containers.exclude);
+  auto filter = ContainerFilter::Make(config.containers);
   if (!filter) {
     // config::Parse has compiled the same expressions already; this is the
     // same check with RE2 in this library.

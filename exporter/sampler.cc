@@ -12,6 +12,18 @@ double ToSeconds(std::chrono::system_clock::time_point t) {
   return std::chrono::duration<double>(t.time_since_epoch()).count();
 }
 
+// What scrapes export of an estimator's verdicts, one per window.
+std::vector<LeakVerdict> LeakVerdicts(const estimator::Estimator& e) {
+  std::vector<LeakVerdict> out;
+  out.reserve(e.verdicts().size());
+  for (const estimator::Verdict& v : e.verdicts()) {
+    out.push_back(LeakVerdict{v.ready, v.suspected, v.score,
+                              v.slope_bytes_per_second, v.r_squared,
+                              v.time_to_limit_seconds});
+  }
+  return out;
+}
+
 store::Millis ToMillis(std::chrono::system_clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              t.time_since_epoch())
@@ -40,11 +52,22 @@ Sampler::Sampler(cgroup::Layout layout, store::Geometry geometry,
       metadata_(metadata),
       scratch_(cgroup::ContainerReader::kScratchSize) {}
 
+Sampler::Watched Sampler::NewWatched(cgroup::Container container,
+                                     double now) const {
+  return Watched{
+      .container = std::move(container),
+      .reader = std::nullopt,
+      .history = store::History(geometry_),
+      .estimator = estimator::Estimator(window_durations_, leak_params_),
+      .last = std::nullopt,
+      .first_seen_seconds = now};
+}
+
 bool Sampler::Selected(const std::string& id) const {
   if (filter_ == nullptr || filter_->WatchesAll()) return true;
   std::shared_ptr<const ContainerMetadata> known =
       metadata_ != nullptr ? metadata_->Lookup(id) : nullptr;
-  return filter_->Watches(id, known != nullptr ? known->name : "");
+  return filter_->Watches(id, known.get());
 }
 
 void Sampler::Reconcile(const std::vector<cgroup::Container>& found,
@@ -72,9 +95,7 @@ void Sampler::Reconcile(const std::vector<cgroup::Container>& found,
     // The history is allocated here, at discovery, at its full size, so
     // memory is steady from the first pass.
     logger_.Debug("Container appeared", {{"id", c.id}, {"cgroup", c.path}});
-    containers_.emplace(
-        c.id, Watched{c, std::nullopt, store::History(geometry_), std::nullopt,
-                      now, false, false});
+    containers_.emplace(c.id, NewWatched(c, now));
   }
   excluded_ = std::move(excluded);
   for (auto it = containers_.begin(); it != containers_.end();) {
@@ -104,9 +125,7 @@ void Sampler::ReconcileFallback(double now) {
     logger_.Debug("Container missing from cgroups; sampled via the runtime",
                   {{"id", id}, {"cgroup", path}});
     auto added =
-        containers_.emplace(id, Watched{cgroup::Container{id, path},
-                                        std::nullopt, store::History(geometry_),
-                                        std::nullopt, now, false, false});
+        containers_.emplace(id, NewWatched(cgroup::Container{id, path}, now));
     added.first->second.stats_fallback = true;
   }
   missing_ = std::move(missing);
@@ -139,6 +158,18 @@ void Sampler::Record(Watched& w, const cgroup::Sample& sample,
   p.bytes = {sample.working_set_bytes, sample.rss_bytes, sample.cache_bytes,
              sample.usage_bytes};
   w.history.Push(p);
+  // O(windows) per sample, plus one bounded evaluation of a window when one
+  // of its buckets closes (docs/performance.md).
+  estimator::Observation o;
+  o.t_ms = t_ms;
+  o.working_set = static_cast<double>(sample.working_set_bytes);
+  o.rss = static_cast<double>(sample.rss_bytes);
+  o.cache = static_cast<double>(sample.cache_bytes);
+  o.usage = static_cast<double>(sample.usage_bytes);
+  // What a leak runs into: the cgroup limit, else the host's memory.
+  o.limit = sample.limit_bytes ? static_cast<double>(*sample.limit_bytes)
+                               : host_memory_bytes_;
+  w.estimator.Update(o);
 }
 
 bool Sampler::Sample(Watched& w, store::Millis t_ms) {
@@ -190,6 +221,9 @@ bool Sampler::Sample(Watched& w, store::Millis t_ms) {
   if (w.vanished) {
     logger_.Debug("Container reappeared", {{"id", w.container.id}});
     w.vanished = false;
+    // Its cgroup was made anew (a restart): the memory it starts from
+    // has nothing to do with the trend before.
+    w.estimator.Reset();
   }
   if (w.reported_error) {
     logger_.Info("Container cgroup readable again", {{"id", w.container.id}});
@@ -205,11 +239,20 @@ void Sampler::Reconfigure(const SamplerSettings& settings) {
       std::make_shared<const std::vector<std::string>>(settings.label_keys);
   windows_ = settings.windows;
   std::vector<std::chrono::milliseconds> durations;
+  std::vector<std::string> labels;
   for (const config::Window& w : settings.windows) {
     durations.push_back(w.duration);
+    labels.push_back(w.label);
   }
   const store::Geometry geometry =
       store::Geometry::For(settings.interval, durations);
+  const bool windows_changed = durations != window_durations_;
+  const bool params_changed = settings.leak_params != leak_params_;
+  window_durations_ = durations;
+  window_labels_ =
+      std::make_shared<const std::vector<std::string>>(std::move(labels));
+  leak_params_ = settings.leak_params;
+  host_memory_bytes_ = settings.host_memory_bytes;
   for (auto it = containers_.begin(); it != containers_.end();) {
     if (!Selected(it->first)) {
       logger_.Debug("Container excluded by filter", {{"id", it->first}});
@@ -219,6 +262,8 @@ void Sampler::Reconfigure(const SamplerSettings& settings) {
     }
     // A no-op when the geometry is unchanged.
     it->second.history.Resize(geometry);
+    if (windows_changed) it->second.estimator.SetWindows(window_durations_);
+    if (params_changed) it->second.estimator.SetParams(leak_params_);
     ++it;
   }
   geometry_ = geometry;
@@ -265,13 +310,15 @@ std::shared_ptr<const Snapshot> Sampler::RunPass() {
     if (Sample(w, ToMillis(wall)) && w.last) {
       snapshot->containers.push_back(ContainerSnapshot{
           w.container.id, w.container.path, *w.last, w.first_seen_seconds,
-          metadata_ != nullptr ? metadata_->Lookup(w.container.id) : nullptr});
+          metadata_ != nullptr ? metadata_->Lookup(w.container.id) : nullptr,
+          LeakVerdicts(w.estimator)});
     }
   }
 
   ++passes_;
   snapshot->passes = passes_;
   snapshot->label_keys = label_keys_;
+  snapshot->window_labels = window_labels_;
   snapshot->pass_end_seconds = ToSeconds(clock_());
   snapshot->pass_duration_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started)

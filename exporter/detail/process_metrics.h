@@ -26,4 +26,8 @@ Result<ProcessStats> ReadProcessStats(const std::filesystem::path& procfs,
                                       const std::string& pid, long clock_ticks,
                                       long page_size);
 
+// The host's memory, MemTotal in <procfs>/meminfo (proc(5), in kB), in
+// bytes: the limit a container without a cgroup limit runs into.
+Result<std::uint64_t> ReadHostMemory(const std::filesystem::path& procfs);
+
 }  // namespace leakwatch::exporter::detail

@@ -10,11 +10,13 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "cgroup/cgroup.h"
 #include "config/config.h"
+#include "estimator/estimator.h"
 #include "exporter/detail/filter.h"
 #include "exporter/detail/metadata.h"
 #include "store/store.h"
@@ -27,6 +29,18 @@ namespace leakwatch::exporter::detail {
 
 using WallClock = std::function<std::chrono::system_clock::time_point()>;
 
+// One leak window's verdict, as scrapes export it.
+struct LeakVerdict {
+  // The window holds enough history to judge (estimator::Verdict::ready).
+  // Until it does, slope, r² and time to limit are not exported.
+  bool ready = false;
+  bool suspected = false;
+  double score = 0;
+  double slope_bytes_per_second = 0;
+  double r_squared = 0;
+  std::optional<double> time_to_limit_seconds;
+};
+
 // One container as the last pass saw it.
 struct ContainerSnapshot {
   std::string id;
@@ -35,6 +49,8 @@ struct ContainerSnapshot {
   double first_seen_seconds = 0;  // Unix time leakwatch first saw it
   // What the runtime knows (name, image, labels); nullptr when nothing.
   std::shared_ptr<const ContainerMetadata> metadata;
+  // One per leak window, in the order of Snapshot::window_labels.
+  std::vector<LeakVerdict> leak;
 };
 
 // What one sampling pass produced. Immutable once published, so a scrape
@@ -49,6 +65,10 @@ struct Snapshot {
   // reload reaches scrapes with the pass that applied it.
   std::shared_ptr<const std::vector<std::string>> label_keys =
       std::make_shared<const std::vector<std::string>>();
+  // The leak windows' labels as written in the configuration, in the order
+  // of ContainerSnapshot::leak; carried here for the same reason.
+  std::shared_ptr<const std::vector<std::string>> window_labels =
+      std::make_shared<const std::vector<std::string>>();
 };
 
 // What a configuration reload may change in the sampler.
@@ -61,6 +81,12 @@ struct SamplerSettings {
   std::shared_ptr<const ContainerFilter> filter;
   // containers.labels, handed on to snapshots.
   std::vector<std::string> label_keys;
+  // The leak estimator's thresholds (leak.healthy-growth, ...).
+  estimator::Params leak_params;
+  // MemTotal, the limit a container without a cgroup limit runs into; NaN
+  // when unknown. Read once at startup (--path.procfs), so the daemon sets
+  // it on every settings object it hands over.
+  double host_memory_bytes = estimator::kUnknown;
 };
 
 // Hands the newest snapshot from the sampling thread to scrapes.
@@ -99,7 +125,9 @@ class Sampler {
   // place a reload reaches the sampler's state. Containers the filter now
   // excludes are dropped with their history; every kept container's
   // History is re-sized to the new geometry, keeping each sample still
-  // inside the new spans with its timestamp and value.
+  // inside the new spans with its timestamp and value. Each kept
+  // container's leak estimator keeps the state of every window still
+  // listed, and new thresholds (leak_params) apply without losing it.
   void Reconfigure(const SamplerSettings& settings);
 
   // Hands settings over from any thread: the next RunPass applies them
@@ -116,6 +144,9 @@ class Sampler {
     cgroup::Container container;
     std::optional<cgroup::ContainerReader> reader;
     store::History history;
+    // Fed in Record, beside the history; built in NewWatched.
+    estimator::Estimator estimator{
+        std::span<const std::chrono::milliseconds>{}};
     std::optional<cgroup::Sample> last;
     double first_seen_seconds = 0;
     bool reported_error = false;
@@ -130,9 +161,13 @@ class Sampler {
     bool stats_fallback = false;
   };
 
+  // A newly watched container, its history and estimator sized to the
+  // settings in force.
+  Watched NewWatched(cgroup::Container container, double now) const;
   // Opens (if needed) and reads one container; false when it vanished.
   bool Sample(Watched& w, store::Millis t_ms);
-  // Keeps a good reading: the snapshot's latest sample and the history.
+  // Keeps a good reading: the snapshot's latest sample, the history and
+  // the leak estimator.
   void Record(Watched& w, const cgroup::Sample& sample, store::Millis t_ms);
 
   void Reconcile(const std::vector<cgroup::Container>& found, double now);
@@ -157,6 +192,11 @@ class Sampler {
   std::shared_ptr<const std::vector<std::string>> label_keys_ =
       std::make_shared<const std::vector<std::string>>();
   std::vector<config::Window> windows_;
+  std::vector<std::chrono::milliseconds> window_durations_;
+  std::shared_ptr<const std::vector<std::string>> window_labels_ =
+      std::make_shared<const std::vector<std::string>>();
+  estimator::Params leak_params_;
+  double host_memory_bytes_ = estimator::kUnknown;
   // Found but filtered out in the last pass, so each change is logged once.
   std::set<std::string> excluded_;
   // Running per the runtime but missing from cgroups in the last pass.

@@ -191,6 +191,25 @@ TEST_F(AnalyzeTest, UnreadableFilesAndBadFlagsExitTwo) {
   EXPECT_EQ(Analyze({}).code, 2);
 }
 
+TEST_F(AnalyzeTest, TakesTheDaemonsThresholdsWithTheSameDefaults) {
+  const std::string file = Write("leak.csv", LeakCsv(2));
+  Outcome defaults = Analyze({"--windows", "1h", file});
+  Outcome spelled =
+      Analyze({"--windows", "1h", "--healthy-growth", "0.015", "--min-growth",
+               "0.0175", "--persistence", "3", file});
+  ASSERT_EQ(spelled.code, 0) << spelled.err;
+  EXPECT_EQ(spelled.out, defaults.out);
+  // 100 MiB/h under 512 MiB is 19.5 % of the limit per hour.
+  Outcome lenient = Analyze({"--windows", "1h", "--healthy-growth", "0.25",
+                             "--min-growth", "0.3", file});
+  ASSERT_EQ(lenient.code, 0) << lenient.err;
+  EXPECT_EQ(lenient.rows()[0]["suspected"], false);
+  EXPECT_EQ(Analyze({"--healthy-growth", "0", file}).code, 2);
+  EXPECT_EQ(Analyze({"--min-growth", "0.01", file}).code, 2);
+  EXPECT_EQ(Analyze({"--persistence", "0", file}).code, 2);
+  EXPECT_EQ(Analyze({"--persistence", "x", file}).code, 2);
+}
+
 TEST_F(AnalyzeTest, TableFormatIsForPeople) {
   const std::string file = Write("leak.csv", LeakCsv(2));
   Outcome o = Analyze({"--format", "table", "--windows", "1h", file});

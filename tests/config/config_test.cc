@@ -1,5 +1,6 @@
 #include "config/config.h"
 
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -178,6 +179,61 @@ TEST(Parse, HelpListsEveryFlagWithItsDefault) {
        {":9702", "/metrics", "/sys/fs/cgroup", "/proc",
         "unix:///var/run/docker.sock", "5s", "15m,1h,6h", "info", "logfmt"}) {
     EXPECT_THAT(help, HasSubstr(def));
+  }
+}
+
+TEST(LeakThresholds, DefaultToTheEstimatorsParams) {
+  const estimator::Params params;
+  Config c = ParseOk({});
+  EXPECT_EQ(c.leak_healthy_growth, params.healthy_growth_per_hour);
+  EXPECT_EQ(c.leak_min_growth, params.leak_growth_per_hour);
+  EXPECT_EQ(c.leak_persistence, params.persistence);
+  std::map<std::string, std::string> described;
+  for (const auto& [key, value] : Describe(c)) described[key] = value;
+  EXPECT_EQ(described["leak.healthy-growth"],
+            fmt::format("{}", params.healthy_growth_per_hour));
+  EXPECT_EQ(described["leak.persistence"], std::to_string(params.persistence));
+}
+
+TEST(LeakThresholds, ComeFromFlagsAndTheEnvironment) {
+  Config c =
+      ParseOk({"--leak.healthy-growth=0.01", "--leak.persistence", "5"},
+              {{"LEAKWATCH_LEAK_MIN_GROWTH", "0.03"},
+               {"LEAKWATCH_LEAK_HEALTHY_GROWTH", "0.02"}});  // the flag wins
+  EXPECT_EQ(c.leak_healthy_growth, 0.01);
+  EXPECT_EQ(c.leak_min_growth, 0.03);
+  EXPECT_EQ(c.leak_persistence, 5);
+  auto help = ParseArgs({"--help"});
+  ASSERT_TRUE(help.has_value());
+  const std::string& text = std::get<Exit>(*help).output;
+  for (const char* flag :
+       {"--leak.healthy-growth", "--leak.min-growth", "--leak.persistence"}) {
+    EXPECT_THAT(text, HasSubstr(flag));
+  }
+}
+
+TEST(LeakThresholds, RejectsImpossibleValuesNamingTheKey) {
+  auto word = ParseArgs({"--leak.healthy-growth=lots"});
+  ASSERT_FALSE(word.has_value());
+  EXPECT_THAT(word.error().message, HasSubstr("--leak.healthy-growth"));
+  EXPECT_THAT(word.error().message, HasSubstr("not a number"));
+  auto zero = ParseArgs({"--leak.healthy-growth=0"});
+  ASSERT_FALSE(zero.has_value());
+  EXPECT_THAT(zero.error().message,
+              HasSubstr("leak.healthy-growth must be greater than 0"));
+  // Growth that is a leak cannot be below healthy growth.
+  auto inverted = ParseArgs({"--leak.min-growth=0.01"});
+  ASSERT_FALSE(inverted.has_value());
+  EXPECT_THAT(inverted.error().message, HasSubstr("--leak.min-growth"));
+  EXPECT_THAT(inverted.error().message,
+              HasSubstr("must be greater than leak.healthy-growth"));
+  auto env = ParseArgs({}, {{"LEAKWATCH_LEAK_HEALTHY_GROWTH", "0.5"}});
+  ASSERT_FALSE(env.has_value());
+  EXPECT_THAT(env.error().message, HasSubstr("LEAKWATCH_LEAK_HEALTHY_GROWTH"));
+  for (const char* bad : {"0", "-1", "2.5", "x"}) {
+    auto r = ParseArgs({std::string("--leak.persistence=") + bad});
+    ASSERT_FALSE(r.has_value()) << bad;
+    EXPECT_THAT(r.error().message, HasSubstr("leak.persistence")) << bad;
   }
 }
 

@@ -227,11 +227,86 @@ TEST(ConfigFile, ACombinationBrokenByAFlagNamesTheFlag) {
   EXPECT_THAT(flags.error().message, StartsWith("--leak.windows: "));
 }
 
+TEST(ConfigFile, LeakThresholdsLiveUnderLeak) {
+  TempFile f;
+  f.Write(
+      "leak:\n  healthy_growth: 0.01\n  min_growth: 0.02\n"
+      "  persistence: 4\n");
+  auto r = Load({"--config.file", f.path()});
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  EXPECT_EQ(r->leak_healthy_growth, 0.01);
+  EXPECT_EQ(r->leak_min_growth, 0.02);
+  EXPECT_EQ(r->leak_persistence, 4);
+  // An impossible pair points at the file's line for min_growth.
+  f.Write("leak:\n  healthy_growth: 0.01\n  min_growth: 0.005\n");
+  r = Load({"--config.file", f.path()});
+  ASSERT_FALSE(r.has_value());
+  EXPECT_THAT(r.error().message, StartsWith(f.path() + ":3:15: "));
+  EXPECT_THAT(r.error().message, HasSubstr("leak.min-growth (0.005)"));
+  f.Write("leak:\n  persistence: 0\n");
+  r = Load({"--config.file", f.path()});
+  ASSERT_FALSE(r.has_value());
+  EXPECT_THAT(r.error().message, StartsWith(f.path() + ":2:16: "));
+}
+
 TEST(ConfigFile, InvalidRegexPointsAtTheItem) {
   std::string e = ErrorOf("bad_regex.yml");
   EXPECT_THAT(e, StartsWith(Fixture("bad_regex.yml") + ":4:7: "));
   EXPECT_THAT(e, HasSubstr("containers.include: invalid regular expression "
                            "\"api-(a|b\""));
+}
+
+TEST(ConfigFile, ImageAndLabelSelectors) {
+  TempFile f;
+  f.Write(
+      "containers:\n  include_images: [\"node:.*\"]\n"
+      "  exclude_images: [\".*:debug\"]\n"
+      "  label_selector:\n    - leakwatch.watch=true\n    - \"!skip\"\n");
+  auto r = Load({"--config.file", f.path(), "--docker.host=unix:///x"});
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  EXPECT_EQ(r->containers.include_images, std::vector<std::string>{"node:.*"});
+  EXPECT_EQ(r->containers.exclude_images, std::vector<std::string>{".*:debug"});
+  EXPECT_EQ(r->containers.label_selector,
+            (std::vector<std::string>{"leakwatch.watch=true", "!skip"}));
+
+  // A requirement that is not key=value, key!=value, key or !key points at
+  // its line and column.
+  f.Write("containers:\n  label_selector:\n    - team=web\n    - =x\n");
+  r = Load({"--config.file", f.path(), "--docker.host=unix:///x"});
+  ASSERT_FALSE(r.has_value());
+  EXPECT_THAT(r.error().message, StartsWith(f.path() + ":4:7: "));
+  EXPECT_THAT(r.error().message,
+              HasSubstr("containers.label-selector: label requirement "
+                        "\"=x\" has no key"));
+
+  // Images and labels come from Docker: with Docker off nothing could
+  // match, so the combination is refused where the selector is written.
+  f.Write("containers:\n  include_images: [\"node:.*\"]\n");
+  r = Load({"--config.file", f.path(), "--docker.host=none"});
+  ASSERT_FALSE(r.has_value());
+  EXPECT_THAT(r.error().message, StartsWith(f.path() + ":2:"));
+  EXPECT_THAT(r.error().message,
+              HasSubstr("containers.include-images selects by what Docker "
+                        "reports, but docker.host is none"));
+}
+
+TEST(LabelRequirement, ParsesKubernetesEqualitySyntax) {
+  using Op = LabelRequirement::Op;
+  EXPECT_EQ(*ParseLabelRequirement("team=web"),
+            (LabelRequirement{"team", Op::kEquals, "web"}));
+  EXPECT_EQ(*ParseLabelRequirement(" team == web "),
+            (LabelRequirement{"team", Op::kEquals, "web"}));
+  EXPECT_EQ(*ParseLabelRequirement("tier!=batch"),
+            (LabelRequirement{"tier", Op::kNotEquals, "batch"}));
+  EXPECT_EQ(*ParseLabelRequirement("com.example/watch"),
+            (LabelRequirement{"com.example/watch", Op::kExists, ""}));
+  EXPECT_EQ(*ParseLabelRequirement("!skip"),
+            (LabelRequirement{"skip", Op::kNotExists, ""}));
+  EXPECT_EQ(*ParseLabelRequirement("empty="),
+            (LabelRequirement{"empty", Op::kEquals, ""}));
+  for (const char* bad : {"", "=x", "!", "!a=b", "a=b=c", "a!=b!"}) {
+    EXPECT_FALSE(ParseLabelRequirement(bad).has_value()) << bad;
+  }
 }
 
 TEST(ConfigFile, FlagOnlySettingsAreRefusedInTheFile) {

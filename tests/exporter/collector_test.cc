@@ -48,6 +48,25 @@ std::shared_ptr<Snapshot> TwoContainers() {
   unlimited.sample.rss_bytes = 7 * kMiB;
   unlimited.sample.cache_bytes = 3 * kMiB;
   unlimited.first_seen_seconds = kNow - 60;
+  // Leak verdicts for two windows: 15m judged (a leak in the limited
+  // container, flat in the other), 1h not yet covered.
+  snap->window_labels = std::make_shared<const std::vector<std::string>>(
+      std::vector<std::string>{"15m", "1h"});
+  LeakVerdict leaking;
+  leaking.ready = true;
+  leaking.suspected = true;
+  leaking.score = 0.875;
+  leaking.slope_bytes_per_second = 2048;
+  leaking.r_squared = 0.96875;
+  leaking.time_to_limit_seconds = 153600;
+  LeakVerdict flat;
+  flat.ready = true;
+  flat.slope_bytes_per_second = -12.5;
+  flat.r_squared = 0.015625;
+  LeakVerdict young;  // not ready: only score and suspected, both 0
+  young.slope_bytes_per_second = 99999;
+  limited.leak = {leaking, young};
+  unlimited.leak = {flat, young};
   snap->containers = {unlimited, limited};
   snap->passes = 7;
   snap->pass_end_seconds = kNow - 1;
@@ -94,6 +113,32 @@ TEST(SnapshotCollector, WritesByteValuesExactly) {
   EXPECT_THAT(text,
               HasSubstr("leakwatch_container_cpu_usage_seconds_total{id=\"" +
                         std::string(64, 'a') + "\"} 123.456789012\n"));
+}
+
+TEST(SnapshotCollector, LeakSeriesCarryTheContainersIdentityAndWindow) {
+  auto snap = TwoContainers();
+  auto metadata = std::make_shared<ContainerMetadata>();
+  metadata->name = "shop-cart-1";
+  metadata->image = "shop/cart:3";
+  metadata->compose_project = "shop";
+  metadata->labels = {{"com.example.team", "payments"}};
+  snap->containers[1].metadata = metadata;
+  snap->label_keys = std::make_shared<const std::vector<std::string>>(
+      std::vector<std::string>{"com.example.team"});
+  const std::string text = RenderSnapshot(snap, kNow);
+  const std::string labels =
+      "{compose_project=\"shop\",container_label_com_example_team="
+      "\"payments\",id=\"" +
+      std::string(64, 'a') + "\",image=\"shop/cart:3\",name=\"shop-cart-1\",";
+  EXPECT_THAT(text, HasSubstr("leakwatch_container_memory_leak_suspected" +
+                              labels + "window=\"15m\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("leakwatch_container_memory_time_to_limit_"
+                              "seconds" +
+                              labels + "window=\"15m\"} 153600\n"));
+  // Not ready: score and suspected only, never the fit.
+  EXPECT_THAT(text, HasSubstr("leakwatch_container_memory_leak_score" + labels +
+                              "window=\"1h\"} 0\n"));
+  EXPECT_THAT(text, Not(HasSubstr("window=\"1h\"} 99999")));
 }
 
 TEST(SnapshotCollector, UpFollowsTheAgeOfTheLastPass) {

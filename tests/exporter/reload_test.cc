@@ -13,6 +13,7 @@
 #include <map>
 
 #include "exporter/detail/collector.h"
+#include "exporter/detail/metadata.h"
 
 namespace leakwatch::exporter::detail {
 namespace {
@@ -52,8 +53,12 @@ TEST_F(ReloadTest, PrepareBuildsFiltersAndTheWebConfig) {
   auto loaded = Prepare(Parse({"--config.file", path_}));
   ASSERT_TRUE(loaded.has_value()) << loaded.error().message;
   ASSERT_NE(loaded->sampler.filter, nullptr);
-  EXPECT_FALSE(loaded->sampler.filter->Watches(std::string(64, 'a'), "db"));
-  EXPECT_TRUE(loaded->sampler.filter->Watches(std::string(64, 'a'), "web"));
+  ContainerMetadata db;
+  db.name = "db";
+  ContainerMetadata web;
+  web.name = "web";
+  EXPECT_FALSE(loaded->sampler.filter->Watches(std::string(64, 'a'), &db));
+  EXPECT_TRUE(loaded->sampler.filter->Watches(std::string(64, 'a'), &web));
   EXPECT_EQ(loaded->sampler.label_keys, std::vector<std::string>{"team"});
   EXPECT_EQ(loaded->sampler.interval, std::chrono::seconds(5));
   ASSERT_EQ(loaded->sampler.windows.size(), 3u);

@@ -84,7 +84,10 @@ SamplerSettings Settings(milliseconds interval,
   SamplerSettings s;
   s.interval = interval;
   s.windows = Windows(std::move(windows));
-  auto filter = ContainerFilter::Make(include, exclude);
+  config::ContainerSelection selection;
+  selection.include = std::move(include);
+  selection.exclude = std::move(exclude);
+  auto filter = ContainerFilter::Make(selection);
   EXPECT_TRUE(filter.has_value());
   s.filter = *filter;
   return s;
