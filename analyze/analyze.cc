@@ -141,6 +141,10 @@ Result<std::vector<Series>> ParseCsv(const std::string& file,
     double seconds = 0;
     for (std::size_t i = 0; i < cells.size(); ++i) {
       double v = 0;
+      // An empty value cell is a value not known at that time (a series
+      // exported with gaps, a container without a limit); the time never
+      // is.
+      if (columns[i] != kTime && Trim(cells[i]).empty()) continue;
       if (!ParseNumber(cells[i], v)) {
         return tl::unexpected(Malformed(file, line_no,
                                         "cell " + std::to_string(i + 1) +

@@ -119,6 +119,24 @@ TEST_F(AnalyzeTest, NoLimitMeansNoTimeToLimit) {
   EXPECT_TRUE(o.rows()[0]["time_to_limit_seconds"].is_null());
 }
 
+TEST_F(AnalyzeTest, AnEmptyValueCellIsUnknownButAnEmptyTimeIsMalformed) {
+  std::string csv = "time,working_set,limit\n";
+  for (int i = 0; i < 1440; ++i) {
+    csv += std::to_string(1'700'000'000 + i * 5) + "," +
+           (i == 7 ? "" : std::to_string(100 * 1048576 + i * 150000)) +
+           ",\n";
+  }
+  Outcome o = Analyze({"--windows", "1h", Write("gaps.csv", csv)});
+  ASSERT_EQ(o.code, 0) << o.err;
+  EXPECT_TRUE(o.rows()[0]["time_to_limit_seconds"].is_null());  // no limit
+  EXPECT_EQ(o.rows()[0]["samples"], 720);
+
+  const std::string bad = Write("notime.csv", "time,rss\n1700000000,5\n,6\n");
+  Outcome e = Analyze({bad});
+  EXPECT_EQ(e.code, 2);
+  EXPECT_THAT(e.err, HasSubstr(bad + ":3:"));
+}
+
 TEST_F(AnalyzeTest, ReadsPrometheusQueryRangeReplies) {
   nlohmann::json values = nlohmann::json::array();
   for (int i = 0; i < 1440; ++i) {
