@@ -123,8 +123,7 @@ TEST_F(AnalyzeTest, AnEmptyValueCellIsUnknownButAnEmptyTimeIsMalformed) {
   std::string csv = "time,working_set,limit\n";
   for (int i = 0; i < 1440; ++i) {
     csv += std::to_string(1'700'000'000 + i * 5) + "," +
-           (i == 7 ? "" : std::to_string(100 * 1048576 + i * 150000)) +
-           ",\n";
+           (i == 7 ? "" : std::to_string(100 * 1048576 + i * 150000)) + ",\n";
   }
   Outcome o = Analyze({"--windows", "1h", Write("gaps.csv", csv)});
   ASSERT_EQ(o.code, 0) << o.err;
