@@ -152,6 +152,38 @@ struct Estimator::State {
 
   void Evaluate(Window& w, std::int64_t closed, std::int64_t t_ms);
 
+  // A restart at t_ms, seen in the samples or told by the caller: every
+  // window starts over. Killed at the limit after growing into it for at
+  // least the shortest window is what a leak does when nothing stops it;
+  // one such death could be a load spike, two in a row are a leak however
+  // the memory grew (steadily, or in steps too far apart for a window to
+  // see).
+  void Restart(std::int64_t t_ms) {
+    // Where memory stood within the shortest window before the restart (a
+    // collector may have run between the peak and the kill).
+    const bool at_limit =
+        std::isfinite(limit) && RecentPeak() >= params.oom_fraction * limit;
+    const bool grew_into_it = cycle_start_ms != kNoBucket &&
+                              t_ms - cycle_start_ms >= ShortestWindowMs();
+    oom_cycles = at_limit && grew_into_it ? oom_cycles + 1 : 0;
+    cycle_start_ms = t_ms;
+    for (Window& w : windows) {
+      w.Clear();
+      if (oom_cycles >= 2) {
+        w.verdict.suspected = true;
+        w.verdict.score = 1;
+        if (!w.verdict.first_suspected_at_ms) {
+          w.verdict.first_suspected_at_ms = t_ms;
+        }
+      }
+    }
+    peak = 0;
+    last_x = kUnknown;
+    for (std::size_t i = 0; i < windows.size(); ++i) {
+      verdicts[i] = windows[i].verdict;
+    }
+  }
+
   // 1.4826 x the median absolute deviation of the minima (t, m) from the
   // Theil–Sen line of the given slope through their median; uses scratch.
   double Scatter(double slope) {
@@ -429,29 +461,7 @@ void Estimator::Update(const Observation& o) {
   if (s.cycle_start_ms == kNoBucket) s.cycle_start_ms = o.t_ms;
   if (s.LooksLikeRestart(x)) {
     ++s.restarts;
-    // Killed at the limit after growing into it for at least the shortest
-    // window: what a leak does when nothing stops it. One such death could
-    // be a load spike; two in a row are a leak however the memory grew
-    // (steadily, or in steps too far apart for a window to see).
-    // Where memory stood within the shortest window before the restart (a
-    // collector may have run between the peak and the kill).
-    const bool at_limit = std::isfinite(s.limit) &&
-                          s.RecentPeak() >= s.params.oom_fraction * s.limit;
-    const bool grew_into_it = o.t_ms - s.cycle_start_ms >= s.ShortestWindowMs();
-    s.oom_cycles = at_limit && grew_into_it ? s.oom_cycles + 1 : 0;
-    s.cycle_start_ms = o.t_ms;
-    for (Window& w : s.windows) {
-      w.Clear();
-      if (s.oom_cycles >= 2) {
-        w.verdict.suspected = true;
-        w.verdict.score = 1;
-        if (!w.verdict.first_suspected_at_ms) {
-          w.verdict.first_suspected_at_ms = o.t_ms;
-        }
-      }
-    }
-    s.peak = 0;
-    s.last_x = kUnknown;
+    s.Restart(o.t_ms);
   }
   s.peak = std::max(s.peak, x);
 
@@ -490,11 +500,11 @@ std::span<const Verdict> Estimator::verdicts() const {
 }
 
 void Estimator::Reset() {
-  for (Window& w : state_->windows) w.Clear();
-  state_->peak = 0;
-  for (std::size_t i = 0; i < state_->windows.size(); ++i) {
-    state_->verdicts[i] = state_->windows[i].verdict;
-  }
+  State& s = *state_;
+  // Told rather than seen: at the last sample's time (none yet: nothing to
+  // forget).
+  if (s.last_t_ms == kNoBucket) return;
+  s.Restart(s.last_t_ms);
 }
 
 void Estimator::SetWindows(std::span<const std::chrono::milliseconds> windows) {

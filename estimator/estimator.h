@@ -118,8 +118,9 @@ class Estimator {
   // One verdict per window, in the order given.
   std::span<const Verdict> verdicts() const;
 
-  // Forgets the history (a container restart) but keeps
-  // first_suspected_at_ms.
+  // A container restart the caller knows of (its cgroup was made anew):
+  // forgets the history but keeps first_suspected_at_ms, and counts toward
+  // the out-of-memory rule as a restart seen in the samples does.
   void Reset();
 
   // Changes the windows, keeping the state of every window whose duration

@@ -207,6 +207,32 @@ TEST(Estimator, TwoOutOfMemoryKillsInARowAreALeak) {
   EXPECT_FALSE(run(0.6).first.has_value());
 }
 
+// The daemon knows of a restart when the container's cgroup is made anew
+// (Reset), even where the samples alone would not show one: a process that
+// starts at half its limit falls back less than a restart must.
+TEST(Estimator, RestartsToldByTheCallerCountTowardTheOutOfMemoryRule) {
+  auto run = [](bool told) {
+    Estimator est(Windows());
+    const double cycle_s = 4 * 25 * 60;
+    double last_cycle = 0;
+    for (double t = 0; t < 3.5 * cycle_s; t += 5) {
+      const double cycle = std::floor(t / cycle_s);
+      if (told && cycle != last_cycle) est.Reset();
+      last_cycle = cycle;
+      const int steps = static_cast<int>(std::fmod(t, cycle_s) / (25 * 60));
+      Observation o;
+      o.t_ms = kT0 + static_cast<std::int64_t>(t * 1000);
+      o.rss = kLimit * (0.5 + 0.45 * steps / 3.0);
+      o.limit = kLimit;
+      est.Update(o);
+    }
+    EXPECT_EQ(est.restarts(), 0u);  // none seen in the samples
+    return FirstSuspected(est);
+  };
+  EXPECT_TRUE(run(true).has_value());
+  EXPECT_FALSE(run(false).has_value());
+}
+
 TEST(Estimator, SetWindowsKeepsTheStateOfWindowsThatStay) {
   const double rate = PerHour(0.1);
   Estimator est = Simulate(2, [&](double t) { return 100 * kMiB + rate * t; });
