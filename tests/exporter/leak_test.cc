@@ -14,6 +14,7 @@
 #include "exporter/detail/process_metrics.h"
 #include "exporter/detail/sampler.h"
 #include "log/log.h"
+#include "tests/exporter/v2_tree.h"
 
 namespace leakwatch::exporter::detail {
 namespace {
@@ -26,41 +27,14 @@ using ::testing::Not;
 constexpr std::uint64_t kMiB = 1024 * 1024;
 constexpr double kHostMemory = 4.0 * 1024 * kMiB;
 
-// A cgroup v2 tree whose containers' memory the test sets before each pass.
-class Tree {
+// A v2 tree whose containers' memory the test sets before each pass; anon
+// is what a leak fills, with 8 MiB of page cache beside it.
+class Tree : public test_support::V2Tree {
  public:
-  Tree() {
-    root_ = fs::temp_directory_path() /
-            ("leakwatch-leak-" + std::to_string(::getpid()) + "-" +
-             ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(root_);
-    fs::create_directories(root_ / "system.slice");
-    Write(root_ / "cgroup.controllers", "cpu io memory pids\n");
-  }
-  ~Tree() { fs::remove_all(root_); }
-  const fs::path& root() const { return root_; }
-
-  static std::string Id(char fill) { return std::string(64, fill); }
-
-  // anon is what a leak fills; the limit is memory.max ("max": none).
+  Tree() : V2Tree("leakwatch-leak") {}
   void Set(char fill, std::uint64_t anon, const std::string& max) {
-    fs::path dir = root_ / "system.slice" / ("docker-" + Id(fill) + ".scope");
-    fs::create_directories(dir);
-    const std::uint64_t file = 8 * kMiB;
-    Write(dir / "memory.current", std::to_string(anon + file) + "\n");
-    Write(dir / "memory.max", max + "\n");
-    Write(dir / "memory.stat", "anon " + std::to_string(anon) + "\nfile " +
-                                   std::to_string(file) +
-                                   "\ninactive_file 0\n");
-    Write(dir / "memory.events", "oom_kill 0\n");
-    Write(dir / "cpu.stat", "usage_usec 1\nthrottled_usec 0\n");
+    V2Tree::Set(fill, anon + 8 * kMiB, anon, 8 * kMiB, max);
   }
-
- private:
-  static void Write(const fs::path& p, const std::string& text) {
-    std::ofstream(p) << text;
-  }
-  fs::path root_;
 };
 
 SamplerSettings Settings(const std::string& windows,

@@ -13,6 +13,7 @@
 
 #include "exporter/detail/sampler.h"
 #include "log/log.h"
+#include "tests/exporter/v2_tree.h"
 
 namespace leakwatch::exporter::detail {
 namespace {
@@ -23,39 +24,14 @@ using std::chrono::seconds;
 
 constexpr std::uint64_t kMiB = 1024 * 1024;
 
-// A cgroup v2 tree the test writes, with containers whose memory it sets.
-class Tree {
+// A v2 tree whose containers' memory the test sets: half of it anonymous,
+// a quarter page cache.
+class Tree : public test_support::V2Tree {
  public:
-  Tree() {
-    root_ = fs::temp_directory_path() /
-            ("leakwatch-reload-" + std::to_string(::getpid()) + "-" +
-             ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(root_);
-    fs::create_directories(root_ / "system.slice");
-    Write(root_ / "cgroup.controllers", "cpu io memory pids\n");
-  }
-  ~Tree() { fs::remove_all(root_); }
-  const fs::path& root() const { return root_; }
-
-  static std::string Id(char fill) { return std::string(64, fill); }
-
+  Tree() : V2Tree("leakwatch-reload") {}
   void Set(char fill, std::uint64_t current) {
-    fs::path dir = root_ / "system.slice" / ("docker-" + Id(fill) + ".scope");
-    fs::create_directories(dir);
-    Write(dir / "memory.current", std::to_string(current) + "\n");
-    Write(dir / "memory.max", "max\n");
-    Write(dir / "memory.stat", "anon " + std::to_string(current / 2) +
-                                   "\nfile " + std::to_string(current / 4) +
-                                   "\ninactive_file 0\n");
-    Write(dir / "memory.events", "oom_kill 0\n");
-    Write(dir / "cpu.stat", "usage_usec 1\nthrottled_usec 0\n");
+    V2Tree::Set(fill, current, current / 2, current / 4);
   }
-
- private:
-  static void Write(const fs::path& p, const std::string& text) {
-    std::ofstream(p) << text;
-  }
-  fs::path root_;
 };
 
 class FakeMetadata : public MetadataSource {
