@@ -58,3 +58,12 @@ metric_value() {
   printf '%s\n' "$1" | awk -v name="$2" -v id="$3" '
     index($0, name "{") == 1 && index($0, "id=\"" id "\"") { print $NF; exit }'
 }
+
+# need_v1_memory_cgroups ROOT: exits 77 (ctest's skip) unless this is root
+# with a writable cgroup v1 memory hierarchy at ROOT/memory.
+need_v1_memory_cgroups() {
+  if [ "$(id -u)" -ne 0 ] || [ ! -w "$1/memory" ] || [ ! -f "$1/memory/memory.usage_in_bytes" ]; then
+    echo "SKIP: needs root and a writable cgroup v1 memory hierarchy at $1/memory"
+    exit 77
+  fi
+}

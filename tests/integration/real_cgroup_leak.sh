@@ -17,10 +17,7 @@ MEMHOG="$2"
 here="$(cd "$(dirname "$0")" && pwd)"
 source "$here/lib.sh"
 root=/sys/fs/cgroup
-if [ "$(id -u)" -ne 0 ] || [ ! -w "$root/memory" ] || [ ! -f "$root/memory/memory.usage_in_bytes" ]; then
-  echo "SKIP: needs root and a writable cgroup v1 memory hierarchy at $root/memory"
-  exit 77
-fi
+need_v1_memory_cgroups "$root"
 
 new_id() { head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
 leak_id=$(new_id)
