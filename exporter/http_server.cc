@@ -15,6 +15,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
@@ -43,6 +44,11 @@ using tcp = net::ip::tcp;
 using detail::WebSecurity;
 using PlainStream = beast::tcp_stream;
 using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+// Go's net/http answer to plain HTTP on a TLS port, word for word.
+constexpr std::string_view kPlainOnTls =
+    "HTTP/1.0 400 Bad Request\r\n\r\n"
+    "Client sent an HTTP request to an HTTPS server.\n";
 
 // How long a client may take to send a request or to take a response. A
 // scraper sends its request at once; a connection idle for this long
@@ -181,19 +187,47 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
   void Start() {
     if constexpr (kTls) {
+      // Look at the first bytes before the handshake: a plain-HTTP client
+      // (a scrape config still saying http://) gets a readable 400, as Go's
+      // net/http and so every exporter-toolkit exporter answers, instead
+      // of a connection closed without a word.
       beast::get_lowest_layer(stream_).expires_after(kTimeout);
-      stream_.async_handshake(
-          net::ssl::stream_base::server,
-          beast::bind_front_handler(&Session::OnHandshake, Self()));
+      beast::async_detect_ssl(
+          beast::get_lowest_layer(stream_), buffer_,
+          beast::bind_front_handler(&Session::OnDetect, Self()));
     } else {
       DoRead();
     }
   }
 
-  void OnHandshake(beast::error_code ec) {
-    // A client that does not speak our TLS (a plain-HTTP scraper, a TLS
-    // version below min_version, a missing client certificate).
+  void OnDetect(beast::error_code ec, bool tls) {
+    if constexpr (kTls) {
+      if (ec) return Fail(shared_->logger, ec, "detect", remote_);
+      if (!tls) {
+        shared_->logger.Debug("Plain HTTP on the TLS port",
+                              {{"remote", remote_}});
+        net::async_write(beast::get_lowest_layer(stream_),
+                         net::buffer(kPlainOnTls),
+                         [self = Self()](beast::error_code, std::size_t) {
+                           beast::error_code ignored;
+                           beast::get_lowest_layer(self->stream_)
+                               .socket()
+                               .shutdown(tcp::socket::shutdown_both, ignored);
+                         });
+        return;
+      }
+      // The bytes detect_ssl read are the start of the handshake.
+      stream_.async_handshake(
+          net::ssl::stream_base::server, buffer_.data(),
+          beast::bind_front_handler(&Session::OnHandshake, Self()));
+    }
+  }
+
+  void OnHandshake(beast::error_code ec, std::size_t used) {
+    // A client that does not speak our TLS (a TLS version below
+    // min_version, a missing client certificate).
     if (ec) return Fail(shared_->logger, ec, "handshake", remote_);
+    buffer_.consume(used);
     DoRead();
   }
 
