@@ -222,29 +222,35 @@ std::vector<MetricFamily> SnapshotCollector::Collect() const {
   std::shared_ptr<const Snapshot> snap = box_.Get();
   // The allow-list in force for this snapshot (a reload changes it).
   const LabelAllowList allow_list(*snap->label_keys);
+  // Each container's identity labels, built once for all its series.
+  const std::vector<ContainerSnapshot>& containers = snap->containers;
+  std::vector<std::vector<ClientMetric::Label>> identity;
+  identity.reserve(containers.size());
+  for (const ContainerSnapshot& c : containers) {
+    identity.push_back(ContainerLabels(c, allow_list));
+  }
   std::vector<MetricFamily> out;
   out.reserve(std::size(kContainerSeries) + std::size(kLeakSeries) + 8);
   for (const ContainerSeries& series : kContainerSeries) {
     MetricFamily f = Family(series.name, series.help, series.type);
-    f.metric.reserve(snap->containers.size());
-    for (const ContainerSnapshot& c : snap->containers) {
-      if (auto v = series.value(c)) Add(f, ContainerLabels(c, allow_list), *v);
+    f.metric.reserve(containers.size());
+    for (std::size_t k = 0; k < containers.size(); ++k) {
+      if (auto v = series.value(containers[k])) Add(f, identity[k], *v);
     }
     out.push_back(std::move(f));
   }
   const std::vector<std::string>& windows = *snap->window_labels;
   for (const LeakSeries& series : kLeakSeries) {
     MetricFamily f = Family(series.name, series.help, MetricType::Gauge);
-    f.metric.reserve(snap->containers.size() * windows.size());
-    for (const ContainerSnapshot& c : snap->containers) {
+    f.metric.reserve(containers.size() * windows.size());
+    for (std::size_t k = 0; k < containers.size(); ++k) {
       // Verdicts and labels come from the same pass; a snapshot made
       // without them (no estimator) has no leak series.
-      if (c.leak.size() != windows.size()) continue;
+      if (containers[k].leak.size() != windows.size()) continue;
       for (std::size_t i = 0; i < windows.size(); ++i) {
-        auto v = series.value(c.leak[i]);
+        auto v = series.value(containers[k].leak[i]);
         if (!v) continue;
-        std::vector<ClientMetric::Label> labels =
-            ContainerLabels(c, allow_list);
+        std::vector<ClientMetric::Label> labels = identity[k];
         labels.push_back({"window", windows[i]});
         Add(f, std::move(labels), *v);
       }
