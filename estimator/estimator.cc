@@ -103,12 +103,25 @@ struct Estimator::State {
   // Scratch for evaluations, kept to avoid allocating per bucket.
   std::vector<double> t, m, slopes, noise, scratch, seg_min, seg_drop;
 
+  // The shortest and the longest window; nullptr when there are none.
+  const Window* Shortest() const {
+    auto it = std::min_element(windows.begin(), windows.end(),
+                               [](const Window& a, const Window& b) {
+                                 return a.window_ms < b.window_ms;
+                               });
+    return it == windows.end() ? nullptr : &*it;
+  }
+  const Window* Longest() const {
+    auto it = std::max_element(windows.begin(), windows.end(),
+                               [](const Window& a, const Window& b) {
+                                 return a.window_ms < b.window_ms;
+                               });
+    return it == windows.end() ? nullptr : &*it;
+  }
+
   // Whether any bucket of the longest window fell by `collection` or more.
   bool CollectedWithin(double collection) const {
-    const Window* longest = nullptr;
-    for (const Window& w : windows) {
-      if (longest == nullptr || w.window_ms > longest->window_ms) longest = &w;
-    }
+    const Window* longest = Longest();
     if (longest == nullptr) return false;
     return std::any_of(longest->ring.begin(), longest->ring.end(),
                        [collection](const Bucket& b) {
@@ -130,12 +143,7 @@ struct Estimator::State {
   // The highest sample the shortest window holds (the ring is emptied as
   // it moves, so these are all recent): where memory stood before now.
   double RecentPeak() const {
-    const Window* shortest = nullptr;
-    for (const Window& w : windows) {
-      if (shortest == nullptr || w.window_ms < shortest->window_ms) {
-        shortest = &w;
-      }
-    }
+    const Window* shortest = Shortest();
     double peak_here = 0;
     if (shortest == nullptr) return peak_here;
     for (const Bucket& b : shortest->ring) {
@@ -145,9 +153,9 @@ struct Estimator::State {
   }
 
   std::int64_t ShortestWindowMs() const {
-    std::int64_t shortest = std::numeric_limits<std::int64_t>::max();
-    for (const Window& w : windows) shortest = std::min(shortest, w.window_ms);
-    return shortest;
+    const Window* shortest = Shortest();
+    return shortest == nullptr ? std::numeric_limits<std::int64_t>::max()
+                               : shortest->window_ms;
   }
 
   void Evaluate(Window& w, std::int64_t closed, std::int64_t t_ms);
@@ -217,10 +225,7 @@ bool Estimator::State::LooksLikeRestart(double x) const {
   // A restart gives back (nearly) everything: the signal falls below half
   // of the floor the shortest window has seen, by more than 5 % of the
   // scale. A garbage collector returns to the floor, never far below it.
-  const Window* shortest = nullptr;
-  for (const Window& w : windows) {
-    if (shortest == nullptr || w.window_ms < shortest->window_ms) shortest = &w;
-  }
+  const Window* shortest = Shortest();
   if (shortest == nullptr || shortest->open == kNoBucket) return false;
   double floor = std::numeric_limits<double>::infinity();
   std::size_t buckets = 0;
