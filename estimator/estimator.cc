@@ -238,7 +238,11 @@ bool Estimator::State::LooksLikeRestart(double x) const {
     }
   }
   if (buckets < 2) return false;
-  return x < 0.5 * floor && floor - x > 0.05 * Scale();
+  if (x < 0.5 * floor && floor - x > 0.05 * Scale()) return true;
+  // Killed at the limit: from there, any fall far below the floor. A
+  // short batch job that peaks at the limit returns to the floor it left.
+  return std::isfinite(limit) && RecentPeak() >= params.oom_fraction * limit &&
+         floor - x > 0.1 * limit;
 }
 
 void Estimator::State::Evaluate(Window& w, std::int64_t closed,
@@ -331,9 +335,16 @@ void Estimator::State::Evaluate(Window& w, std::int64_t closed,
   const bool collects_here =
       std::any_of(seg_drop.begin(), seg_drop.end(),
                   [collection](double d) { return d >= collection; });
-  const bool every_segment_collects =
-      std::all_of(seg_drop.begin(), seg_drop.end(),
-                  [collection](double d) { return d >= collection; });
+  // A segment holds a collection when it falls by the collection size,
+  // or by most of the window's largest fall: where the collector's falls
+  // are barely above the noise, some of them land just under 6 sigma.
+  // A window inside one long cycle still fails: its only fall is the
+  // collection, the others are noise.
+  const double largest = *std::max_element(seg_drop.begin(), seg_drop.end());
+  const double segment_collection = std::min(collection, 0.6 * largest);
+  const bool every_segment_collects = std::all_of(
+      seg_drop.begin(), seg_drop.end(),
+      [segment_collection](double d) { return d >= segment_collection; });
   const bool collects_at_all = collects_here || CollectedWithin(collection);
   const bool troughs_seen = !collects_at_all || every_segment_collects;
 

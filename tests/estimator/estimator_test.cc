@@ -207,9 +207,43 @@ TEST(Estimator, TwoOutOfMemoryKillsInARowAreALeak) {
   EXPECT_FALSE(run(0.6).first.has_value());
 }
 
+// A process with a high base (here 40 % of its limit) falls back to more
+// than half of the floor when killed at the limit, so only the fall from
+// the limit to far below the floor shows its restart.
+TEST(Estimator, AKillAtTheLimitIsSeenFromAHighBase) {
+  Estimator est(Windows());
+  const double cycle_s = 4 * 25 * 60;
+  for (double t = 0; t < 3.5 * cycle_s; t += 5) {
+    const int steps = static_cast<int>(std::fmod(t, cycle_s) / (25 * 60));
+    Observation o;
+    o.t_ms = kT0 + static_cast<std::int64_t>(t * 1000);
+    o.rss = kLimit * (0.4 + 0.55 * steps / 3.0);
+    o.limit = kLimit;
+    est.Update(o);
+  }
+  EXPECT_EQ(est.restarts(), 3u);
+  EXPECT_TRUE(FirstSuspected(est).has_value());
+}
+
+// A batch job that peaks at the limit and returns to the floor it left is
+// no restart, however often it runs.
+TEST(Estimator, ABatchSpikeToTheLimitIsNoRestart) {
+  Estimator est(Windows());
+  for (double t = 0; t < 6 * 3600; t += 5) {
+    Observation o;
+    o.t_ms = kT0 + static_cast<std::int64_t>(t * 1000);
+    const bool batch = std::fmod(t + 900, 1800) < 300;  // 5 min each 30 min
+    o.rss = kLimit * (batch ? 0.95 : 0.4);
+    o.limit = kLimit;
+    est.Update(o);
+  }
+  EXPECT_EQ(est.restarts(), 0u);
+  EXPECT_FALSE(FirstSuspected(est).has_value());
+}
+
 // The daemon knows of a restart when the container's cgroup is made anew
 // (Reset), even where the samples alone would not show one: a process that
-// starts at half its limit falls back less than a restart must.
+// comes back near where it was killed falls back less than a restart must.
 TEST(Estimator, RestartsToldByTheCallerCountTowardTheOutOfMemoryRule) {
   auto run = [](bool told) {
     Estimator est(Windows());
@@ -222,7 +256,7 @@ TEST(Estimator, RestartsToldByTheCallerCountTowardTheOutOfMemoryRule) {
       const int steps = static_cast<int>(std::fmod(t, cycle_s) / (25 * 60));
       Observation o;
       o.t_ms = kT0 + static_cast<std::int64_t>(t * 1000);
-      o.rss = kLimit * (0.5 + 0.45 * steps / 3.0);
+      o.rss = kLimit * (0.86 + 0.03 * steps);
       o.limit = kLimit;
       est.Update(o);
     }
