@@ -46,6 +46,7 @@ struct Bucket {
   // sum and count of absolute steps (the noise level).
   double max_drop = 0;
   double abs_steps = 0;
+  double rises = 0;  // the sum of the steps up
   std::uint32_t steps = 0;
 };
 
@@ -101,7 +102,7 @@ struct Estimator::State {
   int oom_cycles = 0;
   std::int64_t cycle_start_ms = kNoBucket;
   // Scratch for evaluations, kept to avoid allocating per bucket.
-  std::vector<double> t, m, slopes, noise, scratch, seg_min, seg_drop;
+  std::vector<double> t, m, slopes, noise, rise, scratch, seg_min, seg_drop;
 
   // The shortest and the longest window; nullptr when there are none.
   const Window* Shortest() const {
@@ -258,6 +259,7 @@ void Estimator::State::Evaluate(Window& w, std::int64_t closed,
                  std::numeric_limits<double>::infinity());
   seg_drop.assign(static_cast<std::size_t>(segments), 0.0);
   noise.clear();
+  rise.clear();
   auto slot = [&](std::int64_t index) -> const Bucket& {
     return w.ring[static_cast<std::size_t>(
         ((index % (buckets + 1)) + buckets + 1) % (buckets + 1))];
@@ -298,7 +300,10 @@ void Estimator::State::Evaluate(Window& w, std::int64_t closed,
         static_cast<std::size_t>((index - start) * segments / span);
     seg_min[seg] = std::min(seg_min[seg], b.min);
     seg_drop[seg] = std::max(seg_drop[seg], b.max_drop);
-    if (b.steps > 0) noise.push_back(b.abs_steps / b.steps);
+    if (b.steps > 0) {
+      noise.push_back(b.abs_steps / b.steps);
+      rise.push_back(b.rises / b.steps);
+    }
   }
   Verdict& v = w.verdict;
   const std::size_t n = m.size();
@@ -388,6 +393,21 @@ void Estimator::State::Evaluate(Window& w, std::int64_t closed,
   }
   v.r_squared = (stt > 0 && smm > 0) ? Clamp01(stm * stm / (stt * smm)) : 0;
   v.slope_bytes_per_second = slope;
+
+  // A sampled trough lies up to one step of the allocation ramp above the
+  // real one (the median rise per sample), and where the sampling drifts
+  // against the collector's cycle that error drifts too, looking like
+  // growth: where there are collections, the lower bound allows one such
+  // step across the window. The confidence bound above assumes the minima
+  // independent; these errors are not.
+  double quantum = 0;
+  if (!rise.empty()) {
+    auto mid_rise = rise.begin() + static_cast<std::ptrdiff_t>(rise.size() / 2);
+    std::nth_element(rise.begin(), mid_rise, rise.end());
+    quantum = *mid_rise;
+  }
+  const double span_s = static_cast<double>(span * w.bucket_ms) / 1000.0;
+  if (collects_at_all) lower -= quantum / span_s;
 
   // The evidence, each as a soft "reaches its threshold":
   const double healthy = params.healthy_growth_per_hour * scale / 3600.0;
@@ -495,13 +515,14 @@ void Estimator::Update(const Observation& o) {
     if (w.open == kNoBucket || index > w.open) w.open = index;
     Bucket& b =
         w.ring[static_cast<std::size_t>(((index % size) + size) % size)];
-    if (b.index != index) b = Bucket{index, x, x, 0, 0, 0, 0};
+    if (b.index != index) b = Bucket{index, x, x, 0, 0, 0, 0, 0};
     b.min = std::min(b.min, x);
     b.max = std::max(b.max, x);
     ++b.count;
     if (std::isfinite(s.last_x)) {
       b.max_drop = std::max(b.max_drop, s.last_x - x);
       b.abs_steps += std::abs(x - s.last_x);
+      b.rises += std::max(0.0, x - s.last_x);
       ++b.steps;
     }
   }
