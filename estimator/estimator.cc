@@ -310,7 +310,7 @@ void Estimator::State::Evaluate(Window& w, std::int64_t closed,
   // Judging needs the whole window: samples back to its start (a young
   // container's first minutes are not a window's worth of history) and
   // most buckets filled.
-  v.ready = oldest != kNoBucket && oldest - start <= span / 16 &&
+  v.ready = oldest != kNoBucket && oldest - start <= span / 8 &&
             static_cast<double>(n) >=
                 params.min_coverage * static_cast<double>(span) &&
             std::all_of(seg_min.begin(), seg_min.end(),
