@@ -52,12 +52,15 @@ def parse_windows(text):
 
 def shortest_visible_window(label, windows_s):
     """The shortest window that can see the leak, in seconds, or None: one
-    in which the leak's growth is at least the band the post-GC troughs
-    scatter in (+-2 sigma of noise), that holds four collections (so it
-    sees troughs, not one allocation ramp) and, for a staircase, two steps,
-    and that fits between the onset and the end of the trace (or the first
-    OOM kill). Needs gen_traces.py's labels; None without them
-    (recordings)."""
+    in which the leak outgrows healthy drift (1.5 % of the limit per hour,
+    the most a healthy container may grow) by at least the band the
+    post-GC troughs scatter in, that holds four collections (so it sees
+    troughs, not one allocation ramp) and, for a staircase, two steps, and
+    that fits between the onset and the end of the trace (or the first OOM
+    kill). The band is +-2 sigma of noise plus the sampled trough's own
+    error: up to one sample's step of the collector's ramp above the real
+    trough (the whole amplitude when sampling is slower than the cycle).
+    Needs gen_traces.py's labels; None without them (recordings)."""
     if not label.get("leaking") or label.get("growth_pct_per_hour") is None \
             or "gc_amp_frac" not in label:
         return None
@@ -65,9 +68,12 @@ def shortest_visible_window(label, windows_s):
     room = label["duration_h"] * 3600 - onset_s
     if label.get("oom_after_s"):
         room = min(room, label["oom_after_s"])
-    band = 4 * label["noise_frac"]
+    gc_period = label.get("gc_period_s", 0)
+    quantum = label["gc_amp_frac"] * min(1.0, label["interval_s"] / gc_period) if gc_period else 0
+    band = 4 * label["noise_frac"] + quantum
+    excess = (label["growth_pct_per_hour"] - HEALTHY_PCT_PER_HOUR) / 100
     for w in windows_s:
-        growth = label["growth_pct_per_hour"] / 100 * w / 3600
+        growth = excess * w / 3600
         if growth >= band and w >= 4 * label.get("gc_period_s", 0) \
                 and w >= 2 * label.get("step_period_s", 0) and w <= room:
             return w
@@ -75,6 +81,7 @@ def shortest_visible_window(label, windows_s):
 
 
 T0 = 1_700_000_000  # gen_traces.py's first sample
+HEALTHY_PCT_PER_HOUR = 1.5  # the issue's bound: slower growth is never a leak
 
 
 def classify(label, first):
