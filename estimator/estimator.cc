@@ -70,6 +70,15 @@ struct Window {
   }
 };
 
+// The median (the upper one of an even count) of v, reordering v; 0 when
+// v is empty.
+double MedianInPlace(std::vector<double>& v) {
+  if (v.empty()) return 0;
+  auto mid = v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2);
+  std::nth_element(v.begin(), mid, v.end());
+  return *mid;
+}
+
 // The Theil–Sen slope of points [from, to), using scratch for the pairs.
 double MedianSlope(const std::vector<double>& t, const std::vector<double>& m,
                    std::size_t from, std::size_t to,
@@ -80,10 +89,7 @@ double MedianSlope(const std::vector<double>& t, const std::vector<double>& m,
       scratch.push_back((m[j] - m[i]) / (t[j] - t[i]));
     }
   }
-  if (scratch.empty()) return 0;
-  auto mid = scratch.begin() + static_cast<std::ptrdiff_t>(scratch.size() / 2);
-  std::nth_element(scratch.begin(), mid, scratch.end());
-  return *mid;
+  return MedianInPlace(scratch);
 }
 
 }  // namespace
@@ -197,17 +203,13 @@ struct Estimator::State {
   // Theil–Sen line of the given slope through their median; uses scratch.
   double Scatter(double slope) {
     const std::size_t n = m.size();
-    if (n == 0) return 0;
     scratch.clear();
     for (std::size_t i = 0; i < n; ++i) scratch.push_back(m[i] - slope * t[i]);
-    auto mid = scratch.begin() + static_cast<std::ptrdiff_t>(n / 2);
-    std::nth_element(scratch.begin(), mid, scratch.end());
-    const double intercept = *mid;
+    const double intercept = MedianInPlace(scratch);
     for (std::size_t i = 0; i < n; ++i) {
       scratch[i] = std::abs(m[i] - intercept - slope * t[i]);
     }
-    std::nth_element(scratch.begin(), mid, scratch.end());
-    return 1.4826 * *mid;
+    return 1.4826 * MedianInPlace(scratch);
   }
 
   // Whether a longer window that judges sees the growth levelling off. A
@@ -307,9 +309,9 @@ void Estimator::State::Evaluate(Window& w, std::int64_t closed,
   }
   Verdict& v = w.verdict;
   const std::size_t n = m.size();
-  // Judging needs the whole window: samples back to its start (a young
-  // container's first minutes are not a window's worth of history) and
-  // most buckets filled.
+  // Judging needs (nearly) the whole window: samples back to within 1/8
+  // of its start (a young container's first minutes are not a window's
+  // worth of history) and most buckets filled.
   v.ready = oldest != kNoBucket && oldest - start <= span / 8 &&
             static_cast<double>(n) >=
                 params.min_coverage * static_cast<double>(span) &&
@@ -329,13 +331,8 @@ void Estimator::State::Evaluate(Window& w, std::int64_t closed,
   // series shows collections (falls far above the noise), every segment
   // of the window must hold one before its minimum counts.
   const double scale = Scale();
-  double sigma = 0;
-  if (!noise.empty()) {
-    auto mid_noise =
-        noise.begin() + static_cast<std::ptrdiff_t>(noise.size() / 2);
-    std::nth_element(noise.begin(), mid_noise, noise.end());
-    sigma = *mid_noise / 1.128;  // E|x1 - x2| = 2 sigma / sqrt(pi)
-  }
+  // E|x1 - x2| = 2 sigma / sqrt(pi)
+  const double sigma = MedianInPlace(noise) / 1.128;
   const double collection = std::max(6 * sigma, params.min_collection * scale);
   const bool collects_here =
       std::any_of(seg_drop.begin(), seg_drop.end(),
@@ -400,14 +397,8 @@ void Estimator::State::Evaluate(Window& w, std::int64_t closed,
   // growth: where there are collections, the lower bound allows one such
   // step across the window. The confidence bound above assumes the minima
   // independent; these errors are not.
-  double quantum = 0;
-  if (!rise.empty()) {
-    auto mid_rise = rise.begin() + static_cast<std::ptrdiff_t>(rise.size() / 2);
-    std::nth_element(rise.begin(), mid_rise, rise.end());
-    quantum = *mid_rise;
-  }
-  const double span_s = static_cast<double>(span * w.bucket_ms) / 1000.0;
-  if (collects_at_all) lower -= quantum / span_s;
+  const double window_s = static_cast<double>(span * w.bucket_ms) / 1000.0;
+  if (collects_at_all) lower -= MedianInPlace(rise) / window_s;
 
   // The evidence, each as a soft "reaches its threshold":
   const double healthy = params.healthy_growth_per_hour * scale / 3600.0;
@@ -418,7 +409,6 @@ void Estimator::State::Evaluate(Window& w, std::int64_t closed,
   //    the one before by a fair share of the growth. One step up, a warm-up
   //    that has levelled off, or a burst that came back leaves a segment
   //    flat.
-  const double window_s = static_cast<double>(span * w.bucket_ms) / 1000.0;
   const double share = slope * window_s / segments;
   double weakest = std::numeric_limits<double>::infinity();
   for (int s = 0; s + 1 < segments; ++s) {
