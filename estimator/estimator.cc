@@ -244,8 +244,9 @@ bool Estimator::State::LooksLikeRestart(double x) const {
   if (x < 0.5 * floor && floor - x > 0.05 * Scale()) return true;
   // Killed at the limit: from there, any fall far below the floor. A
   // short batch job that peaks at the limit returns to the floor it left.
-  return std::isfinite(limit) && RecentPeak() >= params.oom_fraction * limit &&
-         floor - x > 0.1 * limit;
+  // (The fall is tested first: it is rare, and RecentPeak scans the ring.)
+  return std::isfinite(limit) && floor - x > 0.1 * limit &&
+         RecentPeak() >= params.oom_fraction * limit;
 }
 
 void Estimator::State::Evaluate(Window& w, std::int64_t closed,

@@ -67,7 +67,8 @@ struct Params {
   int persistence = 3;
   // A restart from at least this fraction of the limit is an out-of-memory
   // kill; two in a row, each after growing for at least the shortest
-  // window, are a leak.
+  // window, are a leak. From there, a fall of 10 % of the limit below the
+  // shortest window's floor is a restart, even from a high base.
   double oom_fraction = 0.85;
   double on_score = 0.5;
   double off_score = 0.25;
