@@ -321,6 +321,8 @@ void Estimator::State::Evaluate(Window& w, std::int64_t closed,
   if (n < 4) {
     v.slope_bytes_per_second = 0;
     v.r_squared = 0;
+    v.baseline_bytes = 0;
+    v.baseline_at_ms = t_ms;
     v.score = 0;
     v.time_to_limit_seconds.reset();
     return;
@@ -391,6 +393,19 @@ void Estimator::State::Evaluate(Window& w, std::int64_t closed,
   }
   v.r_squared = (stt > 0 && smm > 0) ? Clamp01(stm * stm / (stt * smm)) : 0;
   v.slope_bytes_per_second = slope;
+  // The Theil–Sen line passes through the median of m - slope * t; taken
+  // relative to now, so no Unix-time-sized product eats the precision.
+  const double now_s = static_cast<double>(t_ms) / 1000.0;
+  scratch.clear();
+  for (std::size_t i = 0; i < n; ++i) {
+    scratch.push_back(m[i] - slope * (t[i] - now_s));
+  }
+  // A bucket's minimum on a sloping baseline lies at the bucket's start
+  // (at its end when falling), not at its middle where t puts it: the line
+  // through the minima runs half a bucket's growth below the baseline.
+  v.baseline_bytes = MedianInPlace(scratch) +
+                     slope * static_cast<double>(w.bucket_ms) / 2000.0;
+  v.baseline_at_ms = t_ms;
 
   // A sampled trough lies up to one step of the allocation ramp above the
   // real one (the median rise per sample), and where the sampling drifts

@@ -81,7 +81,12 @@ struct Verdict {
   bool ready = false;  // the window is covered well enough to judge
   double slope_bytes_per_second = 0;
   double r_squared = 0;
-  double score = 0;  // 0 no leak .. 1 certain
+  // The fitted line's value at the last evaluation: where the memory
+  // baseline (the post-GC minima) stands now, by the trend, with the
+  // slope above. Together they give the line the estimator judged.
+  double baseline_bytes = 0;
+  std::int64_t baseline_at_ms = 0;  // when that was (the evaluation's sample)
+  double score = 0;                 // 0 no leak .. 1 certain
   bool suspected = false;
   // At the current slope, seconds until the baseline reaches the limit;
   // nullopt when not growing or no limit is known.

@@ -165,9 +165,9 @@ struct LeakSeries {
 // Score and suspected exist for every window from a container's first
 // sample, so `max without(window)` alerts and dashboards see a 0 rather
 // than nothing; they stay 0 until the window first holds enough history.
-// Slope, r² and time to limit describe a fit over the whole window, so
-// they appear only once it is covered (ready): a fit over the first
-// minutes would be a different, noisier number under the same name.
+// Slope, r², baseline and time to limit describe a fit over the whole window,
+// so they appear only once it is covered (ready): a fit over the first minutes
+// would be a different, noisier number under the same name.
 const LeakSeries kLeakSeries[] = {
     {"leakwatch_container_memory_leak_slope_bytes_per_second",
      "Growth rate of the memory baseline (post-GC minima) over the window, "
@@ -182,6 +182,14 @@ const LeakSeries kLeakSeries[] = {
      [](const LeakVerdict& v) -> std::optional<double> {
        if (!v.ready) return std::nullopt;
        return v.r_squared;
+     }},
+    {"leakwatch_container_memory_leak_baseline_bytes",
+     "Where the fitted trend line of the memory baseline (post-GC minima) "
+     "stood at the window's last evaluation; with the slope, the trend the "
+     "estimator judged. Absent until the window holds enough history.",
+     [](const LeakVerdict& v) -> std::optional<double> {
+       if (!v.ready) return std::nullopt;
+       return v.baseline_bytes;
      }},
     {"leakwatch_container_memory_leak_score",
      "Leak suspicion over the window, 0 (none) to 1 (certain); 0 until the "

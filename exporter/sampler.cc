@@ -17,9 +17,9 @@ std::vector<LeakVerdict> LeakVerdicts(const estimator::Estimator& e) {
   std::vector<LeakVerdict> out;
   out.reserve(e.verdicts().size());
   for (const estimator::Verdict& v : e.verdicts()) {
-    out.push_back(LeakVerdict{v.ready, v.suspected, v.score,
-                              v.slope_bytes_per_second, v.r_squared,
-                              v.time_to_limit_seconds});
+    out.push_back(LeakVerdict{
+        v.ready, v.suspected, v.score, v.slope_bytes_per_second, v.r_squared,
+        v.time_to_limit_seconds, v.baseline_bytes, v.baseline_at_ms});
   }
   return out;
 }

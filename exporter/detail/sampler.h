@@ -32,13 +32,18 @@ using WallClock = std::function<std::chrono::system_clock::time_point()>;
 // One leak window's verdict, as scrapes export it.
 struct LeakVerdict {
   // The window holds enough history to judge (estimator::Verdict::ready).
-  // Until it does, slope, r² and time to limit are not exported.
+  // Until it does, slope, r², baseline and time to limit are not
+  // exported.
   bool ready = false;
   bool suspected = false;
   double score = 0;
   double slope_bytes_per_second = 0;
   double r_squared = 0;
   std::optional<double> time_to_limit_seconds;
+  // The fitted line's value at baseline_at_ms (Unix ms): with the slope,
+  // the trend line the estimator judged.
+  double baseline_bytes = 0;
+  std::int64_t baseline_at_ms = 0;
 };
 
 // One container as the last pass saw it.

@@ -76,6 +76,27 @@ TEST(Estimator, FlagsALinearLeakAndMeasuresItsSlope) {
   EXPECT_GT(*hour.time_to_limit_seconds, 0);
 }
 
+TEST(Estimator, ItsTrendLineRunsAlongTheTroughs) {
+  // The baseline is the fitted line at the last evaluation: on the GC
+  // troughs (rss without the sawtooth), not on the average or the peaks.
+  const double rate = PerHour(0.10);
+  auto base = [&](double t) { return 100 * kMiB + rate * t; };
+  Estimator est = Simulate(3, base);
+  for (std::size_t i = 0; i < est.verdicts().size(); ++i) {
+    const Verdict& v = est.verdicts()[i];
+    ASSERT_TRUE(v.ready);
+    // Evaluated when one of its 32 buckets last closed.
+    const double bucket_s = Windows()[i].count() / 1000.0 / 32;
+    const double at_s = static_cast<double>(v.baseline_at_ms - kT0) / 1000.0;
+    EXPECT_GT(at_s, 3 * 3600 - bucket_s - 5);
+    EXPECT_LE(at_s, 3 * 3600);
+    // Within 15 % of the 20 MiB sawtooth of the troughs (its average is
+    // 50 % above them): the short window's 28 s buckets under a 60 s cycle
+    // are not all troughs.
+    EXPECT_NEAR(v.baseline_bytes, base(at_s), 3 * kMiB);
+  }
+}
+
 TEST(Estimator, IgnoresAGcSawtoothAroundAFlatBaseline) {
   Estimator est = Simulate(
       4, [](double) { return 150 * kMiB; }, 80 * kMiB);

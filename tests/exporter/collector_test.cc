@@ -59,12 +59,15 @@ std::shared_ptr<Snapshot> TwoContainers() {
   leaking.slope_bytes_per_second = 2048;
   leaking.r_squared = 0.96875;
   leaking.time_to_limit_seconds = 153600;
+  leaking.baseline_bytes = 209715200;
   LeakVerdict flat;
   flat.ready = true;
   flat.slope_bytes_per_second = -12.5;
   flat.r_squared = 0.015625;
+  flat.baseline_bytes = 52428800;
   LeakVerdict young;  // not ready: only score and suspected, both 0
   young.slope_bytes_per_second = 99999;
+  young.baseline_bytes = 99999;
   limited.leak = {leaking, young};
   unlimited.leak = {flat, young};
   snap->containers = {unlimited, limited};
