@@ -12,12 +12,14 @@ LEAKWATCH_BUILD_PACKAGES=(
 # docker.io and busybox-static: the Docker integration tests start a private
 # dockerd and import a busybox image made from /bin/busybox (no registry);
 # python3 runs their fake Engine API (standard library only).
-# prometheus brings promtool too: the deployment tests check the alert rules
-# with it and run the dashboard's queries on a real server; python3-yaml
-# (Debian's /usr/bin/python3) reads the rule and manifest files there.
+# The deployment tests: prometheus brings promtool (rules, and a real server
+# for the dashboard's queries), prometheus-alertmanager brings amtool,
+# docker-compose checks the stack, and python3-yaml (Debian's
+# /usr/bin/python3) reads the rule, compose and manifest files.
 LEAKWATCH_TEST_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev clang-format curl procps openssl
-  docker.io busybox-static python3 prometheus python3-yaml
+  docker.io busybox-static python3 prometheus prometheus-alertmanager
+  docker-compose python3-yaml
 )
 
 # install_missing PACKAGE...: apt-get installs only what dpkg does not have,
