@@ -14,10 +14,12 @@ LEAKWATCH_BUILD_PACKAGES=(
 # python3 runs their fake Engine API (standard library only).
 # prometheus brings promtool too: the deployment tests check the alert rules
 # with it and run the dashboard's queries on a real server; python3-yaml
-# (Debian's /usr/bin/python3) reads the rule and manifest files there.
+# (Debian's /usr/bin/python3) reads the rule and manifest files there, and
+# python3-kubernetes' typed models catch misspelt manifest fields.
 LEAKWATCH_TEST_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev clang-format curl procps openssl
   docker.io busybox-static python3 prometheus python3-yaml
+  python3-kubernetes
 )
 
 # install_missing PACKAGE...: apt-get installs only what dpkg does not have,
