@@ -16,10 +16,11 @@ LEAKWATCH_BUILD_PACKAGES=(
 # with it and run the dashboard's queries on a real server; python3-yaml
 # (Debian's /usr/bin/python3) reads the rule and manifest files there, and
 # python3-kubernetes' typed models catch misspelt manifest fields.
+# systemd brings systemd-analyze, which checks the unit for bare hosts.
 LEAKWATCH_TEST_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev clang-format curl procps openssl
   docker.io busybox-static python3 prometheus python3-yaml
-  python3-kubernetes
+  python3-kubernetes systemd
 )
 
 # install_missing PACKAGE...: apt-get installs only what dpkg does not have,
