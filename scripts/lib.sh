@@ -14,12 +14,14 @@ LEAKWATCH_BUILD_PACKAGES=(
 # python3 runs their fake Engine API (standard library only).
 # The deployment tests: prometheus brings promtool (rules, and a real server
 # for the dashboard's queries), prometheus-alertmanager brings amtool,
-# docker-compose checks the stack, and python3-yaml (Debian's
-# /usr/bin/python3) reads the rule, compose and manifest files.
+# docker-compose checks the stack, python3-yaml (Debian's /usr/bin/python3)
+# reads the rule, compose and manifest files, python3-kubernetes' typed
+# models catch misspelt manifest fields, and systemd brings
+# systemd-analyze, which checks the unit for bare hosts.
 LEAKWATCH_TEST_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev clang-format curl procps openssl
   docker.io busybox-static python3 prometheus prometheus-alertmanager
-  docker-compose python3-yaml
+  docker-compose python3-yaml python3-kubernetes systemd
 )
 
 # install_missing PACKAGE...: apt-get installs only what dpkg does not have,
