@@ -13,6 +13,7 @@
 
 #include "cgroup/cgroup.h"
 #include "docker-api/docker.h"
+#include "exporter/detail/api.h"
 #include "exporter/detail/collector.h"
 #include "exporter/detail/container_labels.h"
 #include "exporter/detail/docker_metadata.h"
@@ -246,6 +247,12 @@ int Run(const config::Config& config, log::Logger& logger) {
         status->sample_interval());
   };
   routes.landing_page = detail::LandingPage(config.telemetry_path);
+  // The API reads the same published snapshots as a scrape, so it never
+  // waits for a pass; the series endpoint copies one container's rings
+  // under that container's own short lock.
+  routes.api = [&box](const HttpRequest& request) {
+    return detail::ServeApi(request, *box.Get());
+  };
 
   asio::io_context io(1);
   // Registered before the listener opens, so that a signal sent as soon as
