@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "exporter/detail/collector.h"
 
 namespace leakwatch::exporter::detail {
 namespace {
@@ -272,9 +273,11 @@ Json ContainerJson(const ContainerSnapshot& c, const Snapshot& snapshot) {
   return out;
 }
 
-HttpResponse List(const Snapshot& snapshot) {
+HttpResponse List(const Snapshot& snapshot, double now_seconds) {
   Json out;
   out["time"] = snapshot.pass_end_seconds;
+  out["sampling_current"] =
+      SamplingCurrent(snapshot, now_seconds, snapshot.sample_interval);
   out["sample_interval_seconds"] =
       std::chrono::duration<double>(snapshot.sample_interval).count();
   out["windows"] = *snapshot.window_labels;
@@ -423,7 +426,8 @@ HttpResponse Series(const Snapshot& snapshot, const ContainerSnapshot& c,
 
 }  // namespace
 
-HttpResponse ServeApi(const HttpRequest& request, const Snapshot& snapshot) {
+HttpResponse ServeApi(const HttpRequest& request, const Snapshot& snapshot,
+                      double now_seconds) {
   std::string_view target = request.target;
   const std::size_t question = target.find('?');
   const std::string_view path = target.substr(0, question);
@@ -450,7 +454,9 @@ HttpResponse ServeApi(const HttpRequest& request, const Snapshot& snapshot) {
                      : CheckParameters(*query, {});
   if (!allowed) return Error(400, allowed.error().message);
 
-  if (endpoint.kind == Endpoint::Kind::kList) return List(snapshot);
+  if (endpoint.kind == Endpoint::Kind::kList) {
+    return List(snapshot, now_seconds);
+  }
   const ContainerSnapshot* c = Find(snapshot, endpoint.id);
   if (c == nullptr) return UnknownContainer(endpoint.id);
   if (endpoint.kind == Endpoint::Kind::kContainer) {

@@ -250,8 +250,10 @@ int Run(const config::Config& config, log::Logger& logger) {
   // The API reads the same published snapshots as a scrape, so it never
   // waits for a pass; the series endpoint copies one container's rings
   // under that container's own short lock.
-  routes.api = [&box](const HttpRequest& request) {
-    return detail::ServeApi(request, *box.Get());
+  routes.api = [&box, clock](const HttpRequest& request) {
+    return detail::ServeApi(
+        request, *box.Get(),
+        std::chrono::duration<double>(clock().time_since_epoch()).count());
   };
 
   asio::io_context io(1);

@@ -24,9 +24,13 @@ namespace leakwatch::exporter::detail {
 // 400 {"error": ...} for a query it cannot honour (an unknown parameter, a
 // window that is not a duration or not configured).
 //
+// now_seconds (Unix time) judges whether sampling is current, as /healthz
+// does; the browser's clock cannot, being another machine's.
+//
 // Thread-safety: reads the immutable snapshot and copies a container's
 // history under its own short lock (SharedHistory::Copy); safe on any
 // thread, never waits for a sampling pass.
-HttpResponse ServeApi(const HttpRequest& request, const Snapshot& snapshot);
+HttpResponse ServeApi(const HttpRequest& request, const Snapshot& snapshot,
+                      double now_seconds);
 
 }  // namespace leakwatch::exporter::detail

@@ -20,6 +20,8 @@ using Json = nlohmann::json;
 constexpr std::uint64_t kMiB = 1024 * 1024;
 constexpr store::Millis kEndMs = 1'800'000'000'000;
 constexpr std::int64_t kIntervalMs = 5000;
+// Half a second after the snapshot's pass ended.
+constexpr double kNowSeconds = 1'800'000'000.75;
 
 std::string Id(char fill) { return std::string(64, fill); }
 
@@ -114,7 +116,8 @@ std::shared_ptr<Snapshot> TwoContainers() {
 
 HttpResponse Get(const Snapshot& snap, std::string target,
                  std::string method = "GET") {
-  return ServeApi(HttpRequest{std::move(method), std::move(target), ""}, snap);
+  return ServeApi(HttpRequest{std::move(method), std::move(target), ""}, snap,
+                  kNowSeconds);
 }
 
 // The body as JSON, after checking that it is JSON.
@@ -133,6 +136,7 @@ TEST(ServeApi, ListsEveryContainerWithItsLabelsAndMemory) {
   ASSERT_EQ(response.status, 200u) << response.body;
   Json body = Body(response);
   EXPECT_EQ(body["time"], 1'800'000'000.25);
+  EXPECT_EQ(body["sampling_current"], true);
   EXPECT_EQ(body["sample_interval_seconds"], 5.0);
   EXPECT_EQ(body["windows"], Json({"15m", "1h"}));
   ASSERT_EQ(body["containers"].size(), 2u);
@@ -151,6 +155,19 @@ TEST(ServeApi, ListsEveryContainerWithItsLabelsAndMemory) {
   EXPECT_EQ(a["memory"]["swap_bytes"], 0);
   EXPECT_EQ(a["memory"]["limit_bytes"], 512 * kMiB);
   EXPECT_EQ(a["memory"]["oom_events"], 2);
+}
+
+TEST(ServeApi, SaysWhenSamplingIsNotCurrentByTheDaemonsClock) {
+  auto snap = TwoContainers();
+  auto list = [&snap](double now) {
+    return Body(ServeApi(HttpRequest{"GET", "/api/v1/containers", ""}, *snap,
+                         now))["sampling_current"];
+  };
+  // As /healthz: a pass within two intervals (10 s).
+  EXPECT_EQ(list(1'800'000'010.25), true);
+  EXPECT_EQ(list(1'800'000'010.5), false);
+  snap->passes = 0;  // before the first pass
+  EXPECT_EQ(list(kNowSeconds), false);
 }
 
 TEST(ServeApi, ShowsOnlyAllowListedLabels) {
