@@ -246,7 +246,9 @@ int Run(const config::Config& config, log::Logger& logger) {
         std::chrono::duration<double>(clock().time_since_epoch()).count(),
         status->sample_interval());
   };
-  routes.landing_page = detail::LandingPage(config.telemetry_path);
+  detail::Page page = detail::LandingPage(config.telemetry_path);
+  routes.landing_page = std::move(page.html);
+  routes.landing_page_policy = std::move(page.content_security_policy);
   // The API reads the same published snapshots as a scrape, so it never
   // waits for a pass; the series endpoint copies one container's rings
   // under that container's own short lock.
