@@ -15,6 +15,8 @@ LEAKWATCH_BUILD_PACKAGES=(
 LEAKWATCH_TEST_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev clang-format curl procps openssl
   docker.io busybox-static python3
+  # The page at / in a headless browser (tests/integration/page_browser.sh).
+  chromium
 )
 
 # install_missing PACKAGE...: apt-get installs only what dpkg does not have,
