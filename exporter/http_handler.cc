@@ -209,8 +209,10 @@ HttpResponse Route(const HttpRequest& request, const Routes& routes) {
   std::string_view path = request.target;
   path = path.substr(0, path.find('?'));
   // The API knows its own paths and methods, so it answers 404 and 405
-  // itself, as JSON.
-  if (path.starts_with(kApiPrefix) && routes.api) {
+  // itself, as JSON. The telemetry path is the operator's choice and wins,
+  // even under /api/.
+  if (path.starts_with(kApiPrefix) && path != routes.telemetry_path &&
+      routes.api) {
     HttpResponse response = routes.api(request);
     CompressIfAccepted(request, response);
     return response;

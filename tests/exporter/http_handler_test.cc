@@ -211,6 +211,18 @@ TEST(HandleRequest, HandsEveryApiPathToTheApiWhateverTheMethod) {
   EXPECT_EQ(seen.size(), 3u);
 }
 
+TEST(HandleRequest, ATelemetryPathUnderApiStillServesMetrics) {
+  Routes routes = TestRoutes();
+  routes.telemetry_path = "/api/metrics";
+  routes.api = [](const HttpRequest&) {
+    HttpResponse response;
+    response.status = 404;
+    return response;
+  };
+  EXPECT_EQ(Get("/api/metrics", routes).body, routes.metrics());
+  EXPECT_EQ(Get("/api/v1/containers", routes).status, 404u);
+}
+
 TEST(HandleRequest, WithoutAnApiItsPathsAre404) {
   Routes routes = TestRoutes();
   EXPECT_EQ(Get("/api/v1/containers", routes).status, 404u);
