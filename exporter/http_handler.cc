@@ -237,8 +237,8 @@ HttpResponse Route(const HttpRequest& request, const Routes& routes) {
     response.headers.emplace_back("Content-Security-Policy",
                                   routes.landing_page_policy);
   }
-  // The page fetches its data from the API; a stale copy is harmless, but
-  // one from a previous version would fetch what that version served.
+  // After an upgrade, a cached page's script would read the new daemon's
+  // API; "no-cache" makes the browser fetch the page again each time.
   response.headers.emplace_back("Cache-Control", "no-cache");
   CompressIfAccepted(request, response);
   return response;
