@@ -13,10 +13,10 @@ LEAKWATCH_BUILD_PACKAGES=(
 # dockerd and import a busybox image made from /bin/busybox (no registry);
 # python3 runs their fake Engine API (standard library only).
 LEAKWATCH_TEST_PACKAGES=(
+  # chromium: the page at / in a headless browser (page_browser.sh).
+  chromium
   libgtest-dev libgmock-dev libbenchmark-dev clang-format curl procps openssl
   docker.io busybox-static python3
-  # The page at / in a headless browser (tests/integration/page_browser.sh).
-  chromium
 )
 
 # install_missing PACKAGE...: apt-get installs only what dpkg does not have,
