@@ -13,6 +13,7 @@
 
 #include "cgroup/cgroup.h"
 #include "docker-api/docker.h"
+#include "exporter/detail/api.h"
 #include "exporter/detail/collector.h"
 #include "exporter/detail/container_labels.h"
 #include "exporter/detail/docker_metadata.h"
@@ -245,7 +246,17 @@ int Run(const config::Config& config, log::Logger& logger) {
         std::chrono::duration<double>(clock().time_since_epoch()).count(),
         status->sample_interval());
   };
-  routes.landing_page = detail::LandingPage(config.telemetry_path);
+  detail::Page page = detail::LandingPage(config.telemetry_path);
+  routes.landing_page = std::move(page.html);
+  routes.landing_page_policy = std::move(page.content_security_policy);
+  // The API reads the same published snapshots as a scrape, so it never
+  // waits for a pass; the series endpoint copies one container's rings
+  // under that container's own short lock.
+  routes.api = [&box, clock](const HttpRequest& request) {
+    return detail::ServeApi(
+        request, *box.Get(),
+        std::chrono::duration<double>(clock().time_since_epoch()).count());
+  };
 
   asio::io_context io(1);
   // Registered before the listener opens, so that a signal sent as soon as

@@ -50,12 +50,17 @@ struct Routes {
   std::function<std::string()> metrics;  // the text exposition
   std::function<bool()> healthy;         // /healthz: 200 "ok" or 503
   std::string landing_page;              // HTML served at "/"
+  // The Content-Security-Policy header sent with the page; none if empty.
+  std::string landing_page_policy;
+  // The JSON API: answers every request whose path starts with "/api/",
+  // status codes included (exporter/detail/api.h). Unset: 404.
+  std::function<HttpResponse(const HttpRequest&)> api;
 };
 
-// Routes one request: the telemetry path (gzip when the client accepts it),
-// /healthz and /; 404 for any other path; 405 with Allow for a method
-// other than GET or HEAD on a known path. HEAD gets GET's headers and no
-// body.
+// Routes one request: the telemetry path, /healthz, / and /api/...; 404 for
+// any other path; 405 with Allow for a method other than GET or HEAD on a
+// known path. The exposition, the page and the API are gzipped when the
+// client accepts it. HEAD gets GET's headers and no body.
 HttpResponse HandleRequest(const HttpRequest& request, const Routes& routes);
 
 // Splits a listen address as exporters take it: ":9702" (every

@@ -25,6 +25,7 @@ constexpr std::string_view kTextContentType = "text/plain; charset=utf-8";
 constexpr std::string_view kHtmlContentType = "text/html; charset=utf-8";
 constexpr std::string_view kHealthPath = "/healthz";
 constexpr std::string_view kLandingPath = "/";
+constexpr std::string_view kApiPrefix = "/api/";
 
 std::string_view TrimOws(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
@@ -156,6 +157,20 @@ HttpResponse TextResponse(unsigned status, std::string body) {
   return response;
 }
 
+// Compresses a 200 answer when the client takes gzip. Bodies under a
+// kilobyte are left alone: the gzip framing would eat the gain.
+void CompressIfAccepted(const HttpRequest& request, HttpResponse& response) {
+  if (response.status != 200) return;
+  // The body depends on Accept-Encoding, so caches must key on it whichever
+  // encoding this answer has.
+  response.headers.emplace_back("Vary", "Accept-Encoding");
+  if (response.body.size() < 1024 || !AcceptsGzip(request.accept_encoding)) {
+    return;
+  }
+  response.body = Gzip(response.body);
+  response.headers.emplace_back("Content-Encoding", "gzip");
+}
+
 HttpResponse MetricsResponse(const HttpRequest& request, const Routes& routes) {
   if (!routes.metrics) {
     return TextResponse(500, "no metrics source configured\n");
@@ -193,6 +208,15 @@ HttpResponse Route(const HttpRequest& request, const Routes& routes) {
   // Routing looks at the path alone; the query string is the handler's.
   std::string_view path = request.target;
   path = path.substr(0, path.find('?'));
+  // The API knows its own paths and methods, so it answers 404 and 405
+  // itself, as JSON. The telemetry path is the operator's choice and wins,
+  // even under /api/.
+  if (path.starts_with(kApiPrefix) && path != routes.telemetry_path &&
+      routes.api) {
+    HttpResponse response = routes.api(request);
+    CompressIfAccepted(request, response);
+    return response;
+  }
   bool telemetry = path == routes.telemetry_path;
   bool health = !telemetry && path == kHealthPath;
   bool landing = !telemetry && !health && path == kLandingPath;
@@ -209,6 +233,14 @@ HttpResponse Route(const HttpRequest& request, const Routes& routes) {
   HttpResponse response;
   response.content_type = kHtmlContentType;
   response.body = routes.landing_page;
+  if (!routes.landing_page_policy.empty()) {
+    response.headers.emplace_back("Content-Security-Policy",
+                                  routes.landing_page_policy);
+  }
+  // After an upgrade, a cached page's script would read the new daemon's
+  // API; "no-cache" makes the browser fetch the page again each time.
+  response.headers.emplace_back("Cache-Control", "no-cache");
+  CompressIfAccepted(request, response);
   return response;
 }
 

@@ -1,38 +1,101 @@
 #include "exporter/detail/landing_page.h"
 
+#include <openssl/evp.h>
+
+#include <array>
+#include <stdexcept>
+
 #include "config/config.h"
 
 namespace leakwatch::exporter::detail {
+namespace {
 
-std::string LandingPage(const std::string& telemetry_path) {
-  // The telemetry path comes from the operator's own flag; it is still
-  // escaped so a quote cannot break the attribute.
-  std::string path;
-  for (char c : telemetry_path) {
+std::string EscapeHtml(std::string_view text) {
+  std::string out;
+  for (char c : text) {
     switch (c) {
       case '&':
-        path += "&amp;";
+        out += "&amp;";
         break;
       case '<':
-        path += "&lt;";
+        out += "&lt;";
         break;
       case '>':
-        path += "&gt;";
+        out += "&gt;";
         break;
       case '"':
-        path += "&quot;";
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
         break;
       default:
-        path += c;
+        out += c;
     }
   }
-  return "<!DOCTYPE html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\">"
-         "<title>leakwatch</title></head>\n<body>\n<h1>leakwatch</h1>\n"
-         "<p>Finds memory leaks in running containers. Version " +
-         config::Version() + " (" + config::Revision() +
-         ").</p>\n<ul>\n<li><a href=\"" + path +
-         "\">Metrics</a></li>\n"
-         "<li><a href=\"/healthz\">Health</a></li>\n</ul>\n</body>\n</html>\n";
+  return out;
+}
+
+void ReplaceAll(std::string& text, std::string_view from, std::string_view to) {
+  for (std::size_t at = text.find(from); at != std::string::npos;
+       at = text.find(from, at + to.size())) {
+    text.replace(at, from.size(), to);
+  }
+}
+
+// The text of the one <tag>...</tag> element in the page, exactly as a
+// browser hashes it for a CSP source (CSP 3, "hash-source").
+std::string_view ElementText(std::string_view html, std::string_view tag) {
+  const std::string open = "<" + std::string(tag) + ">";
+  const std::string close = "</" + std::string(tag) + ">";
+  const std::size_t start = html.find(open);
+  const std::size_t end = html.find(close);
+  if (start == std::string_view::npos || end == std::string_view::npos ||
+      end < start || html.find(open, start + 1) != std::string_view::npos) {
+    // The template is part of the binary: a test catches this, so it is a
+    // programming error, not a run-time condition.
+    throw std::logic_error("the page template needs exactly one <" +
+                           std::string(tag) + "> element");
+  }
+  return html.substr(start + open.size(), end - start - open.size());
+}
+
+// "'sha256-<base64>'", a CSP hash source.
+std::string HashSource(std::string_view text) {
+  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+  unsigned int length = 0;
+  if (EVP_Digest(text.data(), text.size(), digest.data(), &length, EVP_sha256(),
+                 nullptr) != 1) {
+    throw std::runtime_error("SHA-256 of the page failed");
+  }
+  // Base64 of 32 bytes is 44 characters, plus EVP_EncodeBlock's NUL.
+  std::array<unsigned char, 64> encoded{};
+  const int n =
+      EVP_EncodeBlock(encoded.data(), digest.data(), static_cast<int>(length));
+  return "'sha256-" +
+         std::string(reinterpret_cast<const char*>(encoded.data()),
+                     static_cast<std::size_t>(n)) +
+         "'";
+}
+
+}  // namespace
+
+Page LandingPage(std::string_view page_template,
+                 const std::string& telemetry_path) {
+  Page page;
+  page.html = std::string(page_template);
+  // The telemetry path comes from the operator's own flag; it is still
+  // escaped so a quote cannot break the attribute.
+  ReplaceAll(page.html, "{{metrics_path}}", EscapeHtml(telemetry_path));
+  ReplaceAll(page.html, "{{version}}", EscapeHtml(config::Version()));
+  ReplaceAll(page.html, "{{revision}}", EscapeHtml(config::Revision()));
+  page.content_security_policy =
+      "default-src 'none'; script-src " +
+      HashSource(ElementText(page.html, "script")) + "; style-src " +
+      HashSource(ElementText(page.html, "style")) +
+      "; connect-src 'self'; img-src data:; base-uri 'none'; "
+      "form-action 'none'; frame-ancestors 'none'";
+  return page;
 }
 
 }  // namespace leakwatch::exporter::detail

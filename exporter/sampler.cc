@@ -57,7 +57,7 @@ Sampler::Watched Sampler::NewWatched(cgroup::Container container,
   return Watched{
       .container = std::move(container),
       .reader = std::nullopt,
-      .history = store::History(geometry_),
+      .history = std::make_shared<SharedHistory>(geometry_),
       .estimator = estimator::Estimator(window_durations_, leak_params_),
       .last = std::nullopt,
       .first_seen_seconds = now};
@@ -157,7 +157,7 @@ void Sampler::Record(Watched& w, const cgroup::Sample& sample,
   p.t_ms = t_ms;
   p.bytes = {sample.working_set_bytes, sample.rss_bytes, sample.cache_bytes,
              sample.usage_bytes};
-  w.history.Push(p);
+  w.history->Push(p);
   // O(windows) per sample, plus one bounded evaluation of a window when one
   // of its buckets closes (docs/performance.md).
   estimator::Observation o;
@@ -251,6 +251,9 @@ void Sampler::Reconfigure(const SamplerSettings& settings) {
   window_durations_ = durations;
   window_labels_ =
       std::make_shared<const std::vector<std::string>>(std::move(labels));
+  window_durations_shared_ =
+      std::make_shared<const std::vector<std::chrono::milliseconds>>(
+          window_durations_);
   leak_params_ = settings.leak_params;
   host_memory_bytes_ = settings.host_memory_bytes;
   for (auto it = containers_.begin(); it != containers_.end();) {
@@ -261,7 +264,7 @@ void Sampler::Reconfigure(const SamplerSettings& settings) {
       continue;
     }
     // A no-op when the geometry is unchanged.
-    it->second.history.Resize(geometry);
+    it->second.history->Resize(geometry);
     if (windows_changed) it->second.estimator.SetWindows(window_durations_);
     if (params_changed) it->second.estimator.SetParams(leak_params_);
     ++it;
@@ -311,7 +314,7 @@ std::shared_ptr<const Snapshot> Sampler::RunPass() {
       snapshot->containers.push_back(ContainerSnapshot{
           w.container.id, w.container.path, *w.last, w.first_seen_seconds,
           metadata_ != nullptr ? metadata_->Lookup(w.container.id) : nullptr,
-          LeakVerdicts(w.estimator)});
+          LeakVerdicts(w.estimator), w.history});
     }
   }
 
@@ -319,6 +322,8 @@ std::shared_ptr<const Snapshot> Sampler::RunPass() {
   snapshot->passes = passes_;
   snapshot->label_keys = label_keys_;
   snapshot->window_labels = window_labels_;
+  snapshot->window_durations = window_durations_shared_;
+  snapshot->sample_interval = interval();
   snapshot->pass_end_seconds = ToSeconds(clock_());
   snapshot->pass_duration_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
@@ -328,7 +333,7 @@ std::shared_ptr<const Snapshot> Sampler::RunPass() {
 
 const store::History* Sampler::HistoryOf(const std::string& id) const {
   auto it = containers_.find(id);
-  return it == containers_.end() ? nullptr : &it->second.history;
+  return it == containers_.end() ? nullptr : &it->second.history->owned();
 }
 
 }  // namespace leakwatch::exporter::detail

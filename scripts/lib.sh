@@ -19,6 +19,8 @@ LEAKWATCH_BUILD_PACKAGES=(
 # models catch misspelt manifest fields, and systemd brings
 # systemd-analyze, which checks the unit for bare hosts.
 LEAKWATCH_TEST_PACKAGES=(
+  # chromium: the page at / in a headless browser (page_browser.sh).
+  chromium
   libgtest-dev libgmock-dev libbenchmark-dev clang-format curl procps openssl
   docker.io busybox-static python3 prometheus prometheus-alertmanager
   docker-compose python3-yaml python3-kubernetes systemd

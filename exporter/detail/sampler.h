@@ -46,6 +46,42 @@ struct LeakVerdict {
   std::int64_t baseline_at_ms = 0;
 };
 
+// One container's history, written by the sampling thread and read by the
+// JSON API's series endpoint (exporter/detail/api.h) on the HTTP thread.
+// Snapshots carry it by pointer, so a reader finds the history of the
+// container it saw, even one the sampler has dropped since.
+//
+// Thread-safety: the sampling thread, the only writer, calls Push and
+// Resize, and may read owned() without the lock. Any thread may call Copy.
+// The lock is held for one Push, or for one copy of the rings (at most
+// Geometry::BytesPerContainer(), 23 KiB with the default windows), so a
+// reader holds up a pass by microseconds and never sees half a sample.
+class SharedHistory {
+ public:
+  explicit SharedHistory(const store::Geometry& geometry)
+      : history_(geometry) {}
+
+  bool Push(const store::Point& point) {
+    std::lock_guard lock(mu_);
+    return history_.Push(point);
+  }
+  void Resize(const store::Geometry& geometry) {
+    std::lock_guard lock(mu_);
+    history_.Resize(geometry);
+  }
+  // The sampling thread's own view; no lock, as nothing else writes.
+  const store::History& owned() const { return history_; }
+  // A consistent copy, for any thread.
+  store::History Copy() const {
+    std::lock_guard lock(mu_);
+    return history_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  store::History history_;
+};
+
 // One container as the last pass saw it.
 struct ContainerSnapshot {
   std::string id;
@@ -56,6 +92,9 @@ struct ContainerSnapshot {
   std::shared_ptr<const ContainerMetadata> metadata;
   // One per leak window, in the order of Snapshot::window_labels.
   std::vector<LeakVerdict> leak;
+  // The container's ring buffers, live: copy them (SharedHistory::Copy)
+  // rather than hold the lock. Null in snapshots built without a sampler.
+  std::shared_ptr<const SharedHistory> history;
 };
 
 // What one sampling pass produced. Immutable once published, so a scrape
@@ -74,6 +113,12 @@ struct Snapshot {
   // of ContainerSnapshot::leak; carried here for the same reason.
   std::shared_ptr<const std::vector<std::string>> window_labels =
       std::make_shared<const std::vector<std::string>>();
+  // The same windows' lengths, in the same order.
+  std::shared_ptr<const std::vector<std::chrono::milliseconds>>
+      window_durations =
+          std::make_shared<const std::vector<std::chrono::milliseconds>>();
+  // The sample interval in force for this pass.
+  std::chrono::milliseconds sample_interval{0};
 };
 
 // What a configuration reload may change in the sampler.
@@ -122,7 +167,7 @@ class Sampler {
   // its series, a broken file keeps the container's last good sample.
   std::shared_ptr<const Snapshot> RunPass();
 
-  // A watched container's history, or nullptr.
+  // A watched container's history, or nullptr. Sampling thread only.
   const store::History* HistoryOf(const std::string& id) const;
   std::size_t size() const { return containers_.size(); }
 
@@ -148,7 +193,8 @@ class Sampler {
   struct Watched {
     cgroup::Container container;
     std::optional<cgroup::ContainerReader> reader;
-    store::History history;
+    // Never null; shared with the snapshots that show this container.
+    std::shared_ptr<SharedHistory> history;
     // Fed in Record, beside the history; built in NewWatched.
     estimator::Estimator estimator{
         std::span<const std::chrono::milliseconds>{}};
@@ -200,6 +246,9 @@ class Sampler {
   std::vector<std::chrono::milliseconds> window_durations_;
   std::shared_ptr<const std::vector<std::string>> window_labels_ =
       std::make_shared<const std::vector<std::string>>();
+  std::shared_ptr<const std::vector<std::chrono::milliseconds>>
+      window_durations_shared_ =
+          std::make_shared<const std::vector<std::chrono::milliseconds>>();
   estimator::Params leak_params_;
   double host_memory_bytes_ = estimator::kUnknown;
   // Found but filtered out in the last pass, so each change is logged once.

@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "exporter/http.h"
 
@@ -172,6 +173,84 @@ TEST(HandleRequest, ServesTheLandingPageAsHtml) {
   EXPECT_EQ(response.status, 200u);
   EXPECT_EQ(response.content_type, "text/html; charset=utf-8");
   EXPECT_EQ(response.body, routes.landing_page);
+}
+
+TEST(HandleRequest, SendsThePagesSecurityPolicyWithIt) {
+  Routes routes = TestRoutes();
+  EXPECT_EQ(Header(Get("/", routes), "Content-Security-Policy"), std::nullopt);
+  routes.landing_page_policy = "default-src 'none'";
+  EXPECT_EQ(Header(Get("/", routes), "Content-Security-Policy"),
+            "default-src 'none'");
+  EXPECT_EQ(Header(Get("/metrics", routes), "Content-Security-Policy"),
+            std::nullopt);
+}
+
+TEST(HandleRequest, HandsEveryApiPathToTheApiWhateverTheMethod) {
+  Routes routes = TestRoutes();
+  std::vector<std::string> seen;
+  routes.api = [&seen](const HttpRequest& request) {
+    seen.push_back(request.method + " " + request.target);
+    HttpResponse response;
+    response.status = request.target == "/api/v1/x?y=1" ? 200 : 404;
+    response.content_type = "application/json";
+    response.body = "{}";
+    return response;
+  };
+  EXPECT_EQ(Get("/api/v1/x?y=1", routes).status, 200u);
+  EXPECT_EQ(Get("/api/other", routes, "", "POST").status, 404u);
+  HttpResponse head = Get("/api/v1/x?y=1", routes, "", "HEAD");
+  EXPECT_EQ(head.status, 200u);
+  EXPECT_TRUE(head.body.empty());
+  EXPECT_EQ(Header(head, "Content-Length"), "2");
+  EXPECT_EQ(seen,
+            (std::vector<std::string>{"GET /api/v1/x?y=1", "POST /api/other",
+                                      "HEAD /api/v1/x?y=1"}));
+  // Not the API's: "/api" itself and look-alikes.
+  EXPECT_EQ(Get("/api", routes).status, 404u);
+  EXPECT_EQ(Get("/apix/v1", routes).status, 404u);
+  EXPECT_EQ(seen.size(), 3u);
+}
+
+TEST(HandleRequest, ATelemetryPathUnderApiStillServesMetrics) {
+  Routes routes = TestRoutes();
+  routes.telemetry_path = "/api/metrics";
+  routes.api = [](const HttpRequest&) {
+    HttpResponse response;
+    response.status = 404;
+    return response;
+  };
+  EXPECT_EQ(Get("/api/metrics", routes).body, routes.metrics());
+  EXPECT_EQ(Get("/api/v1/containers", routes).status, 404u);
+}
+
+TEST(HandleRequest, WithoutAnApiItsPathsAre404) {
+  Routes routes = TestRoutes();
+  EXPECT_EQ(Get("/api/v1/containers", routes).status, 404u);
+}
+
+TEST(HandleRequest, GzipsThePageAndTheApiWhenAccepted) {
+  Routes routes = TestRoutes();
+  routes.landing_page = "<html>" + std::string(4000, 'x') + "</html>";
+  const std::string json = "[" + std::string(3000, '1') + "]";
+  routes.api = [&json](const HttpRequest&) {
+    HttpResponse response;
+    response.content_type = "application/json";
+    response.body = json;
+    return response;
+  };
+  HttpResponse page = Get("/", routes, "gzip");
+  EXPECT_EQ(Header(page, "Content-Encoding"), "gzip");
+  EXPECT_EQ(Header(page, "Vary"), "Accept-Encoding");
+  EXPECT_EQ(Gunzip(page.body), routes.landing_page);
+  HttpResponse api = Get("/api/v1/containers", routes, "gzip");
+  EXPECT_EQ(Header(api, "Content-Encoding"), "gzip");
+  EXPECT_EQ(Gunzip(api.body), json);
+  // Not asked for: plain.
+  EXPECT_EQ(Get("/", routes).body, routes.landing_page);
+  EXPECT_EQ(Header(Get("/", routes), "Content-Encoding"), std::nullopt);
+  // A small body is not worth it.
+  routes.landing_page = "<html></html>";
+  EXPECT_EQ(Get("/", routes, "gzip").body, routes.landing_page);
 }
 
 TEST(HandleRequest, UnknownPathIs404) {

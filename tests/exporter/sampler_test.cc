@@ -111,6 +111,43 @@ TEST_F(SamplerTest, SamplesEveryContainerAndAppendsToItsHistory) {
   EXPECT_EQ(h->Latest()[store::Input::kUsage], 200 * kMiB);
 }
 
+TEST_F(SamplerTest, SnapshotsShareEachContainersLiveHistoryAndWindows) {
+  tree_.AddContainer('a', 200 * kMiB, 150 * kMiB, 40 * kMiB, 30 * kMiB);
+  auto layout = cgroup::DetectLayout(tree_.root());
+  ASSERT_TRUE(layout.has_value());
+  Sampler sampler(*layout, Geometry(), StepClock(&now_), logger_);
+  SamplerSettings settings;
+  settings.interval = std::chrono::seconds(5);
+  settings.windows = {{std::chrono::minutes(15), "15m"},
+                      {std::chrono::hours(1), "60m"}};
+  sampler.Reconfigure(settings);
+  auto first = sampler.RunPass();
+  ASSERT_EQ(first->containers.size(), 1u);
+  EXPECT_EQ(*first->window_labels, (std::vector<std::string>{"15m", "60m"}));
+  EXPECT_EQ(*first->window_durations,
+            (std::vector<std::chrono::milliseconds>{std::chrono::minutes(15),
+                                                    std::chrono::hours(1)}));
+  EXPECT_EQ(first->sample_interval, std::chrono::seconds(5));
+  // The snapshot holds the container's own rings, not a copy: the API
+  // reads them as they are when asked.
+  const std::shared_ptr<const SharedHistory> shared =
+      first->containers[0].history;
+  ASSERT_NE(shared, nullptr);
+  EXPECT_EQ(&shared->owned(), sampler.HistoryOf(std::string(64, 'a')));
+  EXPECT_EQ(shared->Copy().RawSize(), 1u);
+  now_ += 5;
+  sampler.RunPass();
+  EXPECT_EQ(shared->Copy().RawSize(), 2u);
+  // A container the sampler drops keeps its history for snapshots that
+  // still show it.
+  fs::remove_all(tree_.root() / "system.slice");
+  fs::create_directories(tree_.root() / "system.slice");
+  now_ += 5;
+  EXPECT_TRUE(sampler.RunPass()->containers.empty());
+  EXPECT_EQ(sampler.HistoryOf(std::string(64, 'a')), nullptr);
+  EXPECT_EQ(shared->Copy().RawSize(), 2u);
+}
+
 TEST_F(SamplerTest, NoticesNewAndVanishedContainersEveryPass) {
   fs::path a = tree_.AddContainer('a', 2 * kMiB, kMiB, kMiB, 0);
   auto layout = cgroup::DetectLayout(tree_.root());
