@@ -24,6 +24,7 @@ LEAKWATCH_TEST_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev clang-format curl procps openssl
   docker.io busybox-static python3 prometheus prometheus-alertmanager
   docker-compose python3-yaml python3-kubernetes systemd
+  debootstrap  # tests/deploy/image.sh: the Docker image's Debian base
 )
 
 # install_missing PACKAGE...: apt-get installs only what dpkg does not have,
