@@ -103,24 +103,52 @@ def bursts(start, end, on, off):
     return out
 
 
+def locust_bursts(path, base):
+    """(burst start, burst end) in Unix seconds as Locust ran them: the
+    seconds its stats history has more than `base` users. The shape's
+    clock starts when Locust does, a second or two after the run's start,
+    and its users take a second to spawn. None without the file."""
+    try:
+        with open(path, newline="") as f:
+            rows = [(float(r["Timestamp"]), int(float(r["User Count"])))
+                    for r in csv.DictReader(f) if r.get("Name") == "Aggregated"]
+    except (OSError, KeyError, ValueError):
+        return None
+    spans, since = [], None
+    for t, users in rows:
+        if users > base and since is None:
+            since = t
+        elif users <= base and since is not None:
+            spans.append((since, t))
+            since = None
+    if since is not None:
+        spans.append((since, rows[-1][0]))
+    return spans or None
+
+
 def burst_moves(series, spans, off):
-    """Per burst: how far the working set rose above its level just before
-    the burst, and how far it fell after it: by the next burst's first
-    seconds, as V8 often collects only once allocation resumes."""
+    """Per burst: how far the working set rose during it above its level
+    just before, how far it fell from that peak before the next burst (V8
+    gives memory back in the quiet stretch, or as the next burst starts,
+    and skips some), and its whole range over the cycle. Bursts without
+    samples on both sides are left out; the last has no fall."""
     moves = []
-    for b0, b1 in spans:
-        before = [v for t, v in series if b0 - min(off, 30) <= t <= b0 + 2]
+    for i, (b0, b1) in enumerate(spans):
+        nxt = spans[i + 1][0] if i + 1 < len(spans) else None
+        before = [v for t, v in series if b0 - min(off, 30) <= t <= b0]
         during = [v for t, v in series if b0 <= t <= b1 + 2]
-        after = [v for t, v in series if b1 < t <= b1 + off + 5]
+        after = [v for t, v in series if b1 < t <= nxt + 2] if nxt else []
         if not before or not during:
             continue
         peak = max(during)
+        cycle = before[-1:] + during + after
         moves.append({
             "start_s": round(b0 - spans[0][0], 1),
             "before_mib": round(min(before) / MIB, 2),
             "peak_mib": round(peak / MIB, 2),
             "rise_mib": round((peak - min(before)) / MIB, 2),
             "fall_mib": round((peak - min(after)) / MIB, 2) if after else None,
+            "range_mib": round((max(cycle) - min(cycle)) / MIB, 2) if after else None,
         })
     return moves
 
@@ -224,7 +252,8 @@ def main():
     deriv = by_variant(rng("deriv(leakwatch_container_memory_working_set_bytes%s[%s]) * 3600"
                            " / leakwatch_container_memory_limit_bytes" % (sel, longest)))
 
-    spans = bursts(a.start, a.end, a.burst_on, a.burst_off)
+    spans = (locust_bursts(os.path.join(a.out, "locust-leaky_stats_history.csv"), a.base_users)
+             or bursts(a.start, a.end, a.burst_on, a.burst_off))
     summary = {
         "start": a.start, "end": a.end, "duration_s": round(a.end - a.start),
         "rules": [{"group": g["name"], "name": r["name"], "health": r.get("health"),
