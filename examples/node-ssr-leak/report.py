@@ -324,7 +324,16 @@ def main():
 
     lines = figures(summary)
     print("\n".join(lines))
-    chart(a, summary, ws, score, spans)
+    # The verdict, any window: it holds while a window cannot judge (its
+    # score reads 0 then), so the chart draws both.
+    verdict = {}
+    for v, per_window in suspected.items():
+        at = {}
+        for series in per_window.values():
+            for t, x in series:
+                at[t] = max(at.get(t, 0.0), x)
+        verdict[v] = sorted(at.items())
+    chart(a, summary, ws, score, verdict, spans)
     print("chart: %s" % a.chart)
     if a.docs:
         write_docs(a, summary, lines)
@@ -378,7 +387,7 @@ def figures(summary):
     return lines
 
 
-def chart(a, summary, ws, score, spans):
+def chart(a, summary, ws, score, verdict, spans):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -397,7 +406,12 @@ def chart(a, summary, ws, score, spans):
                  label="%s%s working set" % (PREFIX, v))
         sc = score.get(v, [])
         bottom.plot([mins(t) for t, _ in sc], [x for _, x in sc], color=colours[v], lw=1.3,
-                    label="%s%s" % (PREFIX, v))
+                    label="%s%s score" % (PREFIX, v))
+        vd = verdict.get(v, [])
+        # Drawn just above 1 and below 0, so it does not hide the score.
+        bottom.step([mins(t) for t, _ in vd], [1.04 if x >= 1 else -0.04 for _, x in vd],
+                    where="post", color=colours[v], lw=2.2, ls=(0, (1, 1)), alpha=0.8,
+                    label="%s%s leak_suspected" % (PREFIX, v))
     lim = summary["variants"]["leaky"]["limit_bytes"]
     if lim:
         top.axhline(lim / MIB, color="#555555", ls="--", lw=1, label="memory limit (%s)" % a.limit)
@@ -417,8 +431,8 @@ def chart(a, summary, ws, score, spans):
     top.set_ylabel("working set (MiB)")
     top.set_ylim(0, max(lim / MIB * 1.05 if lim else 0,
                         max((x / MIB for s in ws.values() for _, x in s), default=1) * 1.1))
-    bottom.set_ylabel("leak score\n(highest window)")
-    bottom.set_ylim(-0.02, 1.05)
+    bottom.set_ylabel("leak score (highest\nwindow); dotted:\nsuspected (any)")
+    bottom.set_ylim(-0.08, 1.08)
     bottom.set_xlabel("minutes since the load started")
     top.legend(loc="upper left", fontsize=8, framealpha=0.9)
     bottom.legend(loc="upper left", fontsize=8, framealpha=0.9)
