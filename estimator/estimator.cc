@@ -460,8 +460,13 @@ void Estimator::State::Evaluate(Window& w, std::int64_t closed,
 
   // The verdict moves only after `persistence` evaluations agree, so it
   // does not flap from one bucket to the next. A window that cannot judge
-  // (too little history, a gap in the samples) leaves the verdict as it is.
-  if (!v.ready) {
+  // leaves the verdict as it is: too little history, a gap in the samples,
+  // or a quarter without a collection, where its minimum is no trough.
+  // The last is not evidence against a leak: under bursty load a
+  // collector skips quiet stretches, and a leak found over the last
+  // quarters would otherwise be dropped and found again, its alert
+  // resolving and firing with every skipped collection.
+  if (!v.ready || !troughs_seen) {
     w.above = 0;
     w.below = 0;
   } else if (v.score >= params.on_score) {

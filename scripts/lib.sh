@@ -25,6 +25,9 @@ LEAKWATCH_TEST_PACKAGES=(
   docker.io busybox-static python3 prometheus prometheus-alertmanager
   docker-compose python3-yaml python3-kubernetes systemd
   debootstrap  # tests/deploy/image.sh: the Docker image's Debian base
+  # examples/node-ssr-leak and its test: the app, the load, the chart
+  # (Locust and matplotlib run under Debian's /usr/bin/python3).
+  nodejs python3-locust python3-matplotlib
 )
 
 # install_missing PACKAGE...: apt-get installs only what dpkg does not have,

@@ -191,6 +191,45 @@ TEST(Estimator, IgnoresDriftWhoseTroughsAliasWithTheSampling) {
   }
 }
 
+// A collector skips collections, as V8 does in the quiet stretches of
+// bursty load: here a leak's GC sawtooth stops for 6 minutes while the
+// leak goes on, so for a while one quarter of the 15-minute window holds
+// no collection and the window cannot tell its troughs. That is no evidence
+// against the leak: the verdict it had stays, rather than dropping and coming
+// back (and its alert resolving and firing again) with every skipped
+// collection.
+TEST(Estimator, AQuarterWithoutACollectionKeepsTheVerdict) {
+  const double rate = PerHour(0.10);
+  Estimator est(Windows());
+  std::mt19937 rng(7);
+  std::normal_distribution<double> noise(0, 0.5 * kMiB);
+  const double quiet_from = 2 * 3600, quiet_to = quiet_from + 6 * 60;
+  int blind = 0;
+  // Until the quiet stretch is well inside the window's quarters, and
+  // the window judges again.
+  for (double t = 0; t < quiet_to + 5 * 60; t += 5) {
+    Observation o;
+    o.t_ms = kT0 + static_cast<std::int64_t>(t * 1000);
+    const bool quiet = t >= quiet_from && t < quiet_to;
+    o.rss = 100 * kMiB + rate * t +
+            (quiet ? 0 : 20 * kMiB * std::fmod(t / 60.0, 1.0)) + noise(rng);
+    o.limit = kLimit;
+    const std::uint64_t evaluations = est.verdicts()[0].evaluations;
+    est.Update(o);
+    const Verdict& short_window = est.verdicts()[0];
+    if (t < quiet_from) continue;
+    ASSERT_TRUE(short_window.suspected) << "dropped at t=" << t << " s";
+    // The window did evaluate and could not judge: every rule held.
+    if (short_window.evaluations > evaluations &&
+        short_window.evidence.rate >= 0.5 &&
+        short_window.evidence.keeps_going >= 0.5 &&
+        short_window.evidence.not_slowing >= 0.5 && short_window.score == 0) {
+      ++blind;
+    }
+  }
+  EXPECT_GE(blind, 3) << "the quiet stretch never left a quarter blind";
+}
+
 TEST(Estimator, DetectsALeakThatStartsMidLifeOnlyAfterItStarts) {
   const double onset = 2 * 3600;
   const double rate = PerHour(0.2);
