@@ -94,26 +94,15 @@ def fmt_duration(s):
     return "%.0f s" % s
 
 
-def bursts(start, end, on, off):
-    """(burst start, burst end) in Unix seconds, as the Locust shape runs them."""
-    out, t = [], start
-    while t < end:
-        out.append((t, min(t + on, end)))
-        t += on + off
-    return out
-
-
 def locust_bursts(path, base):
     """(burst start, burst end) in Unix seconds as Locust ran them: the
     seconds its stats history has more than `base` users. The shape's
     clock starts when Locust does, a second or two after the run's start,
-    and its users take a second to spawn. None without the file."""
-    try:
-        with open(path, newline="") as f:
-            rows = [(float(r["Timestamp"]), int(float(r["User Count"])))
-                    for r in csv.DictReader(f) if r.get("Name") == "Aggregated"]
-    except (OSError, KeyError, ValueError):
-        return None
+    and its users take a second to spawn, so the nominal clock would
+    misplace every burst."""
+    with open(path, newline="") as f:
+        rows = [(float(r["Timestamp"]), int(float(r["User Count"])))
+                for r in csv.DictReader(f) if r.get("Name") == "Aggregated"]
     spans, since = [], None
     for t, users in rows:
         if users > base and since is None:
@@ -123,7 +112,9 @@ def locust_bursts(path, base):
             since = None
     if since is not None:
         spans.append((since, rows[-1][0]))
-    return spans or None
+    if not spans:
+        raise RuntimeError("%s: no second with more than %d users" % (path, base))
+    return spans
 
 
 def burst_moves(series, spans, off):
@@ -253,8 +244,7 @@ def main():
     deriv = by_variant(rng("deriv(leakwatch_container_memory_working_set_bytes%s[%s]) * 3600"
                            " / leakwatch_container_memory_limit_bytes" % (sel, rule_range)))
 
-    spans = (locust_bursts(os.path.join(a.out, "locust-leaky_stats_history.csv"), a.base_users)
-             or bursts(a.start, a.end, a.burst_on, a.burst_off))
+    spans = locust_bursts(os.path.join(a.out, "locust-leaky_stats_history.csv"), a.base_users)
     summary = {
         "start": a.start, "end": a.end, "duration_s": round(a.end - a.start),
         "rules": [{"group": g["name"], "name": r["name"], "health": r.get("health"),
