@@ -500,6 +500,7 @@ int Run(const std::vector<std::string>& args, std::istream& in,
           j["window"] = (*windows)[i].label;
           j["t"] = static_cast<double>(o.t_ms) / 1000.0;
           j["ready"] = v[i].ready;
+          j["troughs_seen"] = v[i].troughs_seen;
           j["slope_mib_per_hour"] =
               v[i].slope_bytes_per_second * 3600 / 1048576;
           j["lower_mib_per_hour"] =

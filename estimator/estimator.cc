@@ -324,6 +324,7 @@ void Estimator::State::Evaluate(Window& w, std::int64_t closed,
     v.baseline_bytes = 0;
     v.baseline_at_ms = t_ms;
     v.score = 0;
+    v.troughs_seen = false;
     v.time_to_limit_seconds.reset();
     return;
   }
@@ -352,6 +353,7 @@ void Estimator::State::Evaluate(Window& w, std::int64_t closed,
       [segment_collection](double d) { return d >= segment_collection; });
   const bool collects_at_all = collects_here || CollectedWithin(collection);
   const bool troughs_seen = !collects_at_all || every_segment_collects;
+  v.troughs_seen = troughs_seen;
 
   // Theil–Sen: the median of all pairwise slopes, robust to the outliers a
   // bucket without a GC trough makes. Its lower confidence bound comes

@@ -79,6 +79,10 @@ struct Params {
 // One window's state after the last sample.
 struct Verdict {
   bool ready = false;  // the window is covered well enough to judge
+  // Its bucket minima are troughs: every quarter of the window holds a
+  // collection, or the series shows none. When false the window cannot
+  // judge (score 0, verdict kept), as when not ready.
+  bool troughs_seen = false;
   double slope_bytes_per_second = 0;
   double r_squared = 0;
   // The fitted line's value at the last evaluation: where the memory

@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -225,6 +226,48 @@ TEST_F(AnalyzeTest, TakesTheDaemonsThresholdsWithTheSameDefaults) {
   EXPECT_EQ(Analyze({"--min-growth", "0.01", file}).code, 2);
   EXPECT_EQ(Analyze({"--persistence", "0", file}).code, 2);
   EXPECT_EQ(Analyze({"--persistence", "x", file}).code, 2);
+}
+
+TEST_F(AnalyzeTest, ExplainPrintsEveryEvaluationAndWhenItCannotJudge) {
+  // A sawtooth leak (a collection every minute) whose collector skips six
+  // minutes: the 15m window's quarters then hold no trough, and --explain
+  // must say so rather than show a bare score of 0 beside evidence of 1.
+  std::ostringstream csv;
+  csv << "time,rss,limit\n";
+  const double quiet_from = 7200, quiet_to = quiet_from + 360;
+  for (double t = 0; t < quiet_to + 300; t += 5) {
+    const bool quiet = t >= quiet_from && t < quiet_to;
+    const double rss = 100.0 * 1048576 + t * (100.0 * 1048576 / 3600) +
+                       (quiet ? 0 : 20.0 * 1048576 * std::fmod(t / 60, 1.0));
+    csv << 1'700'000'000 + static_cast<long>(t) << "," << static_cast<long>(rss)
+        << "," << 512 * 1048576 << "\n";
+  }
+  const std::string file = Write("sawtooth.csv", csv.str());
+  Outcome o = Analyze({"--explain", "--windows", "15m", file});
+  ASSERT_EQ(o.code, 0) << o.err;
+  ASSERT_EQ(o.rows().size(), 1u);
+  EXPECT_EQ(o.rows()[0]["suspected"], true);
+  std::istringstream lines(o.err);
+  std::string line;
+  int evaluations = 0, blind = 0;
+  while (std::getline(lines, line)) {
+    const auto j = nlohmann::json::parse(line);
+    ++evaluations;
+    for (const char* key :
+         {"series", "window", "t", "ready", "troughs_seen",
+          "slope_mib_per_hour", "lower_mib_per_hour", "rate", "keeps_going",
+          "not_slowing", "score", "suspected"}) {
+      ASSERT_TRUE(j.contains(key)) << key << " in " << line;
+    }
+    if (j["ready"] == true && j["troughs_seen"] == false) {
+      ++blind;
+      EXPECT_EQ(j["score"], 0.0) << line;
+      EXPECT_EQ(j["suspected"], true) << "the verdict is kept: " << line;
+    }
+  }
+  // One evaluation per bucket: 32 per 15 minutes over 2 h 11 min.
+  EXPECT_GE(evaluations, 270);
+  EXPECT_GE(blind, 3) << "the quiet stretch never left a quarter blind";
 }
 
 TEST_F(AnalyzeTest, TableFormatIsForPeople) {
