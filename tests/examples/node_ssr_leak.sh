@@ -11,6 +11,12 @@
 #     and the 3m window must slide past a fresh node's warm-up (its first
 #     bursts grow the heap fastest) before it judges: Debian's node 18
 #     was suspected after 270 s, node 20 after 170 s;
+#   - V8's collector compressed with the windows: a major collection
+#     once the old generation grows 5 % past what the last one left
+#     (--heap-growing-percent=5; V8's own factor is at least 1.1, and
+#     with the leak's heap growing its collections came 40-120 s apart on
+#     a busy machine, longer than a 3m window's quarter: the windows could
+#     not see troughs, and the leak was suspected only after 333 s);
 #   - the one rewrite of the bundled rules: every `for:` becomes 20s (the
 #     copy must differ from deploy/prometheus/leakwatch.rules.yml in the
 #     `for:` lines only), and every rule evaluates without error;
@@ -23,6 +29,8 @@
 #     back down by a collection after some.
 #
 #   node_ssr_leak.sh LEAKWATCH DOCKERD_STATE_DIR REPO_ROOT
+# On failure it keeps its work dir and prints, per variant and window,
+# how many evaluations could not judge, from leakwatch analyze --explain.
 # Exits 77 (ctest's skip) only where the fixture has no private dockerd
 # (not root, no dockerd); a missing node, Locust, matplotlib or Prometheus
 # is a failure: scripts/test installs them.
@@ -43,7 +51,8 @@ if ! "$repo/examples/node-ssr-leak/run" --docker-host "$LW_DOCKER_HOST" --leakwa
   --out "$work" --chart "$work/node-ssr-leak.png" --docs "" \
   --duration 330 --interval 2s --scrape 1s --windows 3m,6m \
   --burst-on 10 --burst-off 10 --peak-users 24 --base-users 0 --think 0.5,1.5 \
-  --limit 512m --items 24 --lru 300 --alert-for 20s; then
+  --limit 512m --items 24 --lru 300 --alert-for 20s \
+  --node-flags --heap-growing-percent=5; then
   fail=1
   echo "FAIL: examples/node-ssr-leak/run failed" >&2
   for f in leakwatch.log prometheus/prometheus.log locust-leaky.log locust-fixed.log; do
@@ -147,4 +156,25 @@ for e in errors:
     print("FAIL: " + e, file=sys.stderr)
 sys.exit(1 if errors else 0)
 PY
+if [ "$fail" != 0 ]; then
+  # Why, from the traces: each window's evaluations, how many could not
+  # judge (not ready, or a quarter without a collection: no troughs), and
+  # its last state, as leakwatch analyze replays them.
+  for variant in leaky fixed; do
+    "$LEAKWATCH" analyze --explain --windows 3m,6m "$work/node-ssr-$variant.csv" 2>&1 >/dev/null |
+      /usr/bin/python3 -c '
+import json, sys
+by = {}
+for line in sys.stdin:
+    j = json.loads(line)
+    by.setdefault(j["window"], []).append(j)
+for w, evs in by.items():
+    last = evs[-1]
+    print("node-ssr-%s %s: %d evaluations, %d not ready, %d without troughs; last: score %.2f rate %.2f keeps_going %.2f not_slowing %.2f suspected %s"
+          % (sys.argv[1], w, len(evs), sum(not e["ready"] for e in evs),
+             sum(e["ready"] and not e["troughs_seen"] for e in evs), last["score"],
+             last["rate"], last["keeps_going"], last["not_slowing"], last["suspected"]),
+          file=sys.stderr)' "$variant" || true
+  done
+fi
 exit "$fail"
