@@ -42,8 +42,8 @@ struct Bucket {
   double min = 0;
   double max = 0;
   std::uint32_t count = 0;
-  // The largest fall from one sample to the next (a collection), and the
-  // sum and count of absolute steps (the noise level).
+  // The largest fall over a run of falling samples (a collection), and
+  // the sum and count of absolute steps (the noise level).
   double max_drop = 0;
   double abs_steps = 0;
   double rises = 0;  // the sum of the steps up
@@ -102,6 +102,10 @@ struct Estimator::State {
   double peak = 0;          // the highest signal seen, the scale without one
   std::int64_t last_t_ms = kNoBucket;
   double last_x = kUnknown;  // the previous sample's signal
+  // Where the current run of falling samples began: a collection's fall
+  // in the signal can span two samples (the kernel sees the pages freed
+  // as the sweeper returns them), and is measured from there.
+  double fall_top = kUnknown;
   std::uint64_t restarts = 0;
   // Out-of-memory cycles: restarts from the limit in a row, and when the
   // current cycle began (the first sample, or the last restart).
@@ -194,6 +198,7 @@ struct Estimator::State {
     }
     peak = 0;
     last_x = kUnknown;
+    fall_top = kUnknown;
     for (std::size_t i = 0; i < windows.size(); ++i) {
       verdicts[i] = windows[i].verdict;
     }
@@ -533,12 +538,13 @@ void Estimator::Update(const Observation& o) {
     b.max = std::max(b.max, x);
     ++b.count;
     if (std::isfinite(s.last_x)) {
-      b.max_drop = std::max(b.max_drop, s.last_x - x);
+      b.max_drop = std::max(b.max_drop, s.fall_top - x);
       b.abs_steps += std::abs(x - s.last_x);
       b.rises += std::max(0.0, x - s.last_x);
       ++b.steps;
     }
   }
+  if (!(x <= s.last_x)) s.fall_top = x;
   s.last_x = x;
   for (std::size_t i = 0; i < s.windows.size(); ++i) {
     s.verdicts[i] = s.windows[i].verdict;

@@ -234,6 +234,44 @@ TEST(Estimator, AQuarterWithoutACollectionKeepsTheVerdict) {
   EXPECT_GE(blind, 3) << "the quiet stretch never left a quarter blind";
 }
 
+TEST(Estimator, ACollectionSpreadOverSamplesIsOneCollection) {
+  // A sawtooth leak whose collections fall within one sample, then (as
+  // V8's sweeper returns pages to the kernel) mostly over three: each
+  // step of those is under six times the noise, their run is a whole
+  // tooth. One collection in six still falls at once, so the others are
+  // not the largest fall there is. Counted step by step, quarters of the
+  // window would hold no collection and it could not judge.
+  const double rate = PerHour(0.10);
+  Estimator est(Windows());
+  const double split_from = 2 * 3600;
+  int judged = 0, evaluated = 0;
+  for (double t = 0; t < split_from + 30 * 60; t += 5) {
+    Observation o;
+    o.t_ms = kT0 + static_cast<std::int64_t>(t * 1000);
+    const double phase = std::fmod(t, 60.0);
+    double tooth = 20 * kMiB * phase / 45.0;  // allocation ramp over 45 s
+    if (phase >= 45) {
+      // The fall: at once, or a third per sample.
+      const bool at_once = t < split_from || static_cast<long>(t / 60) % 6 == 0;
+      tooth = at_once ? 0 : 20 * kMiB * (1 - (phase - 40) / 15.0);
+    }
+    o.rss = 100 * kMiB + rate * t + tooth;
+    o.limit = kLimit;
+    const std::uint64_t evaluations = est.verdicts()[0].evaluations;
+    est.Update(o);
+    const Verdict& short_window = est.verdicts()[0];
+    // Once the 15m window holds only split collections.
+    if (t < split_from + 16 * 60 || short_window.evaluations == evaluations) {
+      continue;
+    }
+    ++evaluated;
+    if (short_window.ready && short_window.troughs_seen) ++judged;
+    EXPECT_TRUE(short_window.suspected) << "t=" << t << " s";
+  }
+  ASSERT_GT(evaluated, 10);
+  EXPECT_EQ(judged, evaluated);
+}
+
 TEST(Estimator, DetectsALeakThatStartsMidLifeOnlyAfterItStarts) {
   const double onset = 2 * 3600;
   const double rate = PerHour(0.2);
