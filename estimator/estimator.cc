@@ -102,9 +102,9 @@ struct Estimator::State {
   double peak = 0;          // the highest signal seen, the scale without one
   std::int64_t last_t_ms = kNoBucket;
   double last_x = kUnknown;  // the previous sample's signal
-  // Where the current run of falling samples began: a collection's fall
-  // in the signal can span two samples (the kernel sees the pages freed
-  // as the sweeper returns them), and is measured from there.
+  // Where the current run of falling (or flat) samples began: a collection's
+  // fall in the signal can span two samples (the kernel sees the pages freed as
+  // the sweeper returns them), and is measured from there.
   double fall_top = kUnknown;
   std::uint64_t restarts = 0;
   // Out-of-memory cycles: restarts from the limit in a row, and when the
@@ -357,8 +357,7 @@ void Estimator::State::Evaluate(Window& w, std::int64_t closed,
       seg_drop.begin(), seg_drop.end(),
       [segment_collection](double d) { return d >= segment_collection; });
   const bool collects_at_all = collects_here || CollectedWithin(collection);
-  const bool troughs_seen = !collects_at_all || every_segment_collects;
-  v.troughs_seen = troughs_seen;
+  v.troughs_seen = !collects_at_all || every_segment_collects;
 
   // Theil–Sen: the median of all pairwise slopes, robust to the outliers a
   // bucket without a GC trough makes. Its lower confidence bound comes
@@ -454,8 +453,9 @@ void Estimator::State::Evaluate(Window& w, std::int64_t closed,
   const double not_slowing =
       first_half > 0 ? Reaches(second_half / first_half, params.min_speed_ratio)
                      : (second_half > 0 ? 1.0 : 0.0);
-  v.score =
-      v.ready && troughs_seen ? std::min({rate, keeps_going, not_slowing}) : 0;
+  v.score = v.ready && v.troughs_seen
+                ? std::min({rate, keeps_going, not_slowing})
+                : 0;
   v.evidence = {lower, rate, keeps_going, not_slowing};
   ++v.evaluations;
 
@@ -473,7 +473,7 @@ void Estimator::State::Evaluate(Window& w, std::int64_t closed,
   // collector skips quiet stretches, and a leak found over the last
   // quarters would otherwise be dropped and found again, its alert
   // resolving and firing with every skipped collection.
-  if (!v.ready || !troughs_seen) {
+  if (!v.ready || !v.troughs_seen) {
     w.above = 0;
     w.below = 0;
   } else if (v.score >= params.on_score) {

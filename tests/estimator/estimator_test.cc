@@ -260,7 +260,7 @@ TEST(Estimator, ACollectionSpreadOverSamplesIsOneCollection) {
     const std::uint64_t evaluations = est.verdicts()[0].evaluations;
     est.Update(o);
     const Verdict& short_window = est.verdicts()[0];
-    // Once the 15m window holds only split collections.
+    // Once the 15m window lies inside the stretch of split collections.
     if (t < split_from + 16 * 60 || short_window.evaluations == evaluations) {
       continue;
     }
