@@ -1,9 +1,9 @@
 // Errors as values at module boundaries.
 //
 // Result<T> is tl::expected<T, Error>. Only the parts that std::expected also
-// has are used (value, error, has_value, and_then, or_else), and errors are
-// built through MakeError alone, so moving to C++23's std::expected is a
-// change to this file.
+// has are used (value, error, has_value, and_then, or_else), errors are
+// made through MakeError alone and passed on through PassOn alone, so moving
+// to C++23's std::expected is a change to this file.
 #pragma once
 
 #include <string>
@@ -40,9 +40,16 @@ struct Error {
 template <typename T>
 using Result = tl::expected<T, Error>;
 
-// The one place that spells tl::make_unexpected.
+// Passes an error on, unchanged, from a Result of another type:
+// `if (!r) return PassOn(r.error());`. With MakeError, the one place that
+// spells tl::unexpected.
+inline tl::unexpected<Error> PassOn(Error error) {
+  return tl::unexpected<Error>(std::move(error));
+}
+
+// Makes a new error.
 inline tl::unexpected<Error> MakeError(ErrorCode code, std::string message) {
-  return tl::unexpected<Error>(Error{code, std::move(message)});
+  return PassOn(Error{code, std::move(message)});
 }
 
 }  // namespace leakwatch
