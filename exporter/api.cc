@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "config/config.h"
-#include "exporter/detail/collector.h"
+#include "exporter/detail/snapshot.h"
 
 namespace leakwatch::exporter::detail {
 namespace {
@@ -30,8 +30,8 @@ std::string Dump(const Json& json) {
   return json.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
-HttpResponse JsonResponse(unsigned status, const Json& body) {
-  HttpResponse response;
+web::Response JsonResponse(unsigned status, const Json& body) {
+  web::Response response;
   response.status = status;
   response.content_type = kJsonContentType;
   response.body = Dump(body);
@@ -43,7 +43,7 @@ HttpResponse JsonResponse(unsigned status, const Json& body) {
   return response;
 }
 
-HttpResponse Error(unsigned status, std::string message) {
+web::Response Error(unsigned status, std::string message) {
   return JsonResponse(status, Json{{"error", std::move(message)}});
 }
 
@@ -273,7 +273,7 @@ Json ContainerJson(const ContainerSnapshot& c, const Snapshot& snapshot) {
   return out;
 }
 
-HttpResponse List(const Snapshot& snapshot, double now_seconds) {
+web::Response List(const Snapshot& snapshot, double now_seconds) {
   Json out;
   out["time"] = snapshot.pass_end_seconds;
   out["sampling_current"] =
@@ -299,16 +299,100 @@ const ContainerSnapshot* Find(const Snapshot& snapshot, const std::string& id) {
   return &*it;
 }
 
-HttpResponse UnknownContainer(const std::string& id) {
+web::Response UnknownContainer(const std::string& id) {
   return Error(404, "no container with id \"" + id +
                         "\" (ids are the 64-hex container IDs that "
                         "/api/v1/containers lists)");
 }
 
+// The memory kinds the page draws, as the history stores them, and their
+// names in the reply.
+constexpr std::size_t kShown[] = {
+    static_cast<std::size_t>(store::Input::kWorkingSet),
+    static_cast<std::size_t>(store::Input::kRss),
+    static_cast<std::size_t>(store::Input::kCache)};
+constexpr const char* kNames[] = {"working_set_bytes", "rss_bytes",
+                                  "cache_bytes"};
+
+// Buckets fill in what the raw tier no longer reaches: those that start
+// inside the window (at start_ms or later) and before raw_from, the first
+// raw sample in it. data_from becomes the first one's start.
+Json BucketsJson(const store::History& history, store::Millis start_ms,
+                 store::Millis raw_from,
+                 std::optional<store::Millis>& data_from) {
+  Json bt = Json::array(), count = Json::array();
+  Json bmin[3], bmax[3], blast[3];
+  for (int i = 0; i < 3; ++i) {
+    bmin[i] = Json::array();
+    bmax[i] = Json::array();
+    blast[i] = Json::array();
+  }
+  history.ForEachBucket([&](const store::Bucket& b) {
+    if (b.start_ms < start_ms || b.start_ms >= raw_from) return;
+    if (!data_from) data_from = b.start_ms;
+    bt.push_back(Seconds(b.start_ms));
+    count.push_back(b.count);
+    for (int i = 0; i < 3; ++i) {
+      bmin[i].push_back(b.min[kShown[i]]);
+      bmax[i].push_back(b.max[kShown[i]]);
+      blast[i].push_back(b.last[kShown[i]]);
+    }
+  });
+  Json buckets;
+  buckets["t"] = std::move(bt);
+  buckets["count"] = std::move(count);
+  for (int i = 0; i < 3; ++i) {
+    buckets[kNames[i]] = Json{{"min", std::move(bmin[i])},
+                              {"max", std::move(bmax[i])},
+                              {"last", std::move(blast[i])}};
+  }
+  return buckets;
+}
+
+// Raw samples from first_raw on, oldest first; data_from becomes the
+// first one's time unless buckets came before.
+Json SamplesJson(const store::History& history, std::size_t first_raw,
+                 std::optional<store::Millis>& data_from) {
+  Json rt = Json::array(), rv[3];
+  for (int i = 0; i < 3; ++i) rv[i] = Json::array();
+  for (std::size_t k = first_raw; k < history.RawSize(); ++k) {
+    const store::Point p = history.Raw(k);
+    if (!data_from) data_from = p.t_ms;
+    rt.push_back(Seconds(p.t_ms));
+    for (int i = 0; i < 3; ++i) rv[i].push_back(p.bytes[kShown[i]]);
+  }
+  Json samples;
+  samples["t"] = std::move(rt);
+  for (int i = 0; i < 3; ++i) samples[kNames[i]] = std::move(rv[i]);
+  return samples;
+}
+
+// The line the estimator judged: its fit of the post-GC minima of
+// anonymous memory (the estimator's Signal), drawn where there is data in
+// the window. Only once the window is ready: before that there is no fit
+// worth drawing.
+Json TrendJson(const ContainerSnapshot& c, std::size_t w,
+               std::optional<store::Millis> data_from, store::Millis end_ms) {
+  if (w >= c.leak.size() || !c.leak[w].ready || !data_from) return nullptr;
+  const LeakVerdict& v = c.leak[w];
+  auto at = [&v](store::Millis t_ms) {
+    return v.baseline_bytes +
+           v.slope_bytes_per_second * Seconds(t_ms - v.baseline_at_ms);
+  };
+  Json trend = Json::object();
+  trend["input"] = "rss_bytes";
+  trend["slope_bytes_per_second"] = v.slope_bytes_per_second;
+  trend["baseline_bytes"] = v.baseline_bytes;
+  trend["baseline_at"] = Seconds(v.baseline_at_ms);
+  trend["t"] = Json::array({Seconds(*data_from), Seconds(end_ms)});
+  trend["bytes"] = Json::array({at(*data_from), at(end_ms)});
+  return trend;
+}
+
 // The ring buffers over one window: raw samples where the raw tier
 // reaches, buckets (min, max, last) before that, and the trend line.
-HttpResponse Series(const Snapshot& snapshot, const ContainerSnapshot& c,
-                    const Query& query) {
+web::Response Series(const Snapshot& snapshot, const ContainerSnapshot& c,
+                     const Query& query) {
   const std::vector<std::string>& labels = *snapshot.window_labels;
   if (labels.empty() || labels.size() != snapshot.window_durations->size()) {
     return Error(400, "no leak windows are configured");
@@ -331,50 +415,16 @@ HttpResponse Series(const Snapshot& snapshot, const ContainerSnapshot& c,
                                    : static_cast<store::Millis>(std::llround(
                                          snapshot.pass_end_seconds * 1e3));
   const store::Millis start_ms = end_ms - duration.count();
-
-  // Raw samples inside the window, oldest first.
   std::size_t first_raw = 0;
   while (first_raw < history.RawSize() &&
          history.Raw(first_raw).t_ms < start_ms) {
     ++first_raw;
   }
-  // Buckets fill in what the raw tier no longer reaches: those that start
-  // inside the window and before the first raw sample in it.
   const store::Millis raw_from =
       first_raw < history.RawSize() ? history.Raw(first_raw).t_ms : end_ms + 1;
   std::optional<store::Millis> data_from;
-  Json bt = Json::array(), count = Json::array();
-  constexpr std::size_t kShown[] = {
-      static_cast<std::size_t>(store::Input::kWorkingSet),
-      static_cast<std::size_t>(store::Input::kRss),
-      static_cast<std::size_t>(store::Input::kCache)};
-  constexpr const char* kNames[] = {"working_set_bytes", "rss_bytes",
-                                    "cache_bytes"};
-  Json bmin[3], bmax[3], blast[3];
-  for (int i = 0; i < 3; ++i) {
-    bmin[i] = Json::array();
-    bmax[i] = Json::array();
-    blast[i] = Json::array();
-  }
-  history.ForEachBucket([&](const store::Bucket& b) {
-    if (b.start_ms < start_ms || b.start_ms >= raw_from) return;
-    if (!data_from) data_from = b.start_ms;
-    bt.push_back(Seconds(b.start_ms));
-    count.push_back(b.count);
-    for (int i = 0; i < 3; ++i) {
-      bmin[i].push_back(b.min[kShown[i]]);
-      bmax[i].push_back(b.max[kShown[i]]);
-      blast[i].push_back(b.last[kShown[i]]);
-    }
-  });
-  Json rt = Json::array(), rv[3];
-  for (int i = 0; i < 3; ++i) rv[i] = Json::array();
-  for (std::size_t k = first_raw; k < history.RawSize(); ++k) {
-    const store::Point p = history.Raw(k);
-    if (!data_from) data_from = p.t_ms;
-    rt.push_back(Seconds(p.t_ms));
-    for (int i = 0; i < 3; ++i) rv[i].push_back(p.bytes[kShown[i]]);
-  }
+  Json buckets = BucketsJson(history, start_ms, raw_from, data_from);
+  Json samples = SamplesJson(history, first_raw, data_from);
 
   Json out;
   out["id"] = c.id;
@@ -386,48 +436,17 @@ HttpResponse Series(const Snapshot& snapshot, const ContainerSnapshot& c,
       std::chrono::duration<double>(snapshot.sample_interval).count();
   out["bucket_seconds"] = Seconds(history.geometry().bucket_ms);
   out["limit_bytes"] = Optional(c.sample.limit_bytes);
-  Json samples;
-  samples["t"] = std::move(rt);
-  for (int i = 0; i < 3; ++i) samples[kNames[i]] = std::move(rv[i]);
   out["samples"] = std::move(samples);
-  Json buckets;
-  buckets["t"] = std::move(bt);
-  buckets["count"] = std::move(count);
-  for (int i = 0; i < 3; ++i) {
-    buckets[kNames[i]] = Json{{"min", std::move(bmin[i])},
-                              {"max", std::move(bmax[i])},
-                              {"last", std::move(blast[i])}};
-  }
   out["buckets"] = std::move(buckets);
-
-  // The line the estimator judged: its fit of the post-GC minima of
-  // anonymous memory (estimator.cc's Signal), drawn where there is data in
-  // the window. Only once the window is ready: before that there is no
-  // fit worth drawing.
-  Json trend = nullptr;
-  if (w < c.leak.size() && c.leak[w].ready && data_from) {
-    const LeakVerdict& v = c.leak[w];
-    auto at = [&v](store::Millis t_ms) {
-      return v.baseline_bytes +
-             v.slope_bytes_per_second * Seconds(t_ms - v.baseline_at_ms);
-    };
-    trend = Json::object();
-    trend["input"] = "rss_bytes";
-    trend["slope_bytes_per_second"] = v.slope_bytes_per_second;
-    trend["baseline_bytes"] = v.baseline_bytes;
-    trend["baseline_at"] = Seconds(v.baseline_at_ms);
-    trend["t"] = Json::array({Seconds(*data_from), Seconds(end_ms)});
-    trend["bytes"] = Json::array({at(*data_from), at(end_ms)});
-  }
-  out["trend"] = std::move(trend);
+  out["trend"] = TrendJson(c, w, data_from, end_ms);
   out["leak"] = w < c.leak.size() ? LeakJson(c.leak[w]) : Json(nullptr);
   return JsonResponse(200, out);
 }
 
 }  // namespace
 
-HttpResponse ServeApi(const HttpRequest& request, const Snapshot& snapshot,
-                      double now_seconds) {
+web::Response ServeApi(const web::Request& request, const Snapshot& snapshot,
+                       double now_seconds) {
   std::string_view target = request.target;
   const std::size_t question = target.find('?');
   const std::string_view path = target.substr(0, question);
@@ -442,7 +461,7 @@ HttpResponse ServeApi(const HttpRequest& request, const Snapshot& snapshot,
                           "/api/v1/containers/{id}/series)");
   }
   if (request.method != "GET" && request.method != "HEAD") {
-    HttpResponse response =
+    web::Response response =
         Error(405, "method " + request.method + " not allowed");
     response.headers.emplace_back("Allow", "GET, HEAD");
     return response;

@@ -195,20 +195,4 @@ void DockerMetadata::WaitFirstContact(std::chrono::milliseconds timeout) const {
   contacted_cv_.wait_for(lock, timeout, [this] { return contacted_; });
 }
 
-DockerCollector::DockerCollector(const DockerMetadata& metadata)
-    : metadata_(metadata) {}
-
-std::vector<prometheus::MetricFamily> DockerCollector::Collect() const {
-  prometheus::MetricFamily up;
-  up.name = "leakwatch_docker_up";
-  up.help =
-      "1 while the Docker inventory is current (synced, events stream "
-      "open), else 0.";
-  up.type = prometheus::MetricType::Gauge;
-  prometheus::ClientMetric m;
-  m.gauge.value = metadata_.up() ? 1 : 0;
-  up.metric.push_back(std::move(m));
-  return {std::move(up)};
-}
-
 }  // namespace leakwatch::exporter::detail

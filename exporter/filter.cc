@@ -73,7 +73,7 @@ Result<std::shared_ptr<const ContainerFilter>> ContainerFilter::Make(
   for (std::size_t i = 0; i < std::size(lists); ++i) {
     auto compiled = Compile(*lists[i].first, settings[i]);
     if (!compiled) {
-      return MakeError(compiled.error().code, compiled.error().message);
+      return PassOn(compiled.error());
     }
     *lists[i].second = std::move(*compiled);
   }

@@ -1,11 +1,9 @@
 #include "exporter/detail/landing_page.h"
 
-#include <openssl/evp.h>
-
-#include <array>
 #include <stdexcept>
 
 #include "config/config.h"
+#include "web/web.h"
 
 namespace leakwatch::exporter::detail {
 namespace {
@@ -60,24 +58,6 @@ std::string_view ElementText(std::string_view html, std::string_view tag) {
   return html.substr(start + open.size(), end - start - open.size());
 }
 
-// "'sha256-<base64>'", a CSP hash source.
-std::string HashSource(std::string_view text) {
-  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
-  unsigned int length = 0;
-  if (EVP_Digest(text.data(), text.size(), digest.data(), &length, EVP_sha256(),
-                 nullptr) != 1) {
-    throw std::runtime_error("SHA-256 of the page failed");
-  }
-  // Base64 of 32 bytes is 44 characters, plus EVP_EncodeBlock's NUL.
-  std::array<unsigned char, 64> encoded{};
-  const int n =
-      EVP_EncodeBlock(encoded.data(), digest.data(), static_cast<int>(length));
-  return "'sha256-" +
-         std::string(reinterpret_cast<const char*>(encoded.data()),
-                     static_cast<std::size_t>(n)) +
-         "'";
-}
-
 }  // namespace
 
 Page LandingPage(std::string_view page_template,
@@ -91,8 +71,8 @@ Page LandingPage(std::string_view page_template,
   ReplaceAll(page.html, "{{revision}}", EscapeHtml(config::Revision()));
   page.content_security_policy =
       "default-src 'none'; script-src " +
-      HashSource(ElementText(page.html, "script")) + "; style-src " +
-      HashSource(ElementText(page.html, "style")) +
+      web::CspHashSource(ElementText(page.html, "script")) + "; style-src " +
+      web::CspHashSource(ElementText(page.html, "style")) +
       "; connect-src 'self'; img-src data:; base-uri 'none'; "
       "form-action 'none'; frame-ancestors 'none'";
   return page;

@@ -8,7 +8,7 @@ namespace leakwatch::exporter {
 
 Result<void> CheckConfig(const config::Config& config) {
   auto loaded = detail::Prepare(config);
-  if (!loaded) return MakeError(loaded.error().code, loaded.error().message);
+  if (!loaded) return PassOn(loaded.error());
   return {};
 }
 
@@ -28,20 +28,20 @@ SamplerSettings SamplerSettingsFor(
   return settings;
 }
 
-Result<Loaded> Prepare(config::Config config, HashVerifier verify) {
+Result<Loaded> Prepare(config::Config config, web::HashVerifier verify) {
   auto filter = ContainerFilter::Make(config.containers);
   if (!filter) {
     // config::Parse has compiled the same expressions already; this is the
     // same check with RE2 in this library.
-    return MakeError(filter.error().code, filter.error().message);
+    return PassOn(filter.error());
   }
-  std::shared_ptr<const WebSecurity> web = WebSecurity::None();
+  std::shared_ptr<const web::Security> web = web::Security::None();
   if (!config.web_config_file.empty()) {
     auto file = config::LoadWebConfig(config.web_config_file);
-    if (!file) return MakeError(file.error().code, file.error().message);
-    auto security = WebSecurity::Make(*file, std::move(verify));
+    if (!file) return PassOn(file.error());
+    auto security = web::Security::Make(*file, std::move(verify));
     if (!security) {
-      return MakeError(security.error().code, security.error().message);
+      return PassOn(security.error());
     }
     web = std::move(*security);
   }
@@ -53,9 +53,9 @@ Result<Loaded> Prepare(config::Config config, HashVerifier verify) {
 }
 
 Result<Loaded> PrepareReload(const config::Config& running,
-                             HashVerifier verify) {
+                             web::HashVerifier verify) {
   auto next = config::Reload(running);
-  if (!next) return MakeError(next.error().code, next.error().message);
+  if (!next) return PassOn(next.error());
   std::vector<std::string> kept = KeepRestartOnly(running, *next);
   auto loaded = Prepare(std::move(*next), std::move(verify));
   if (loaded) loaded->needs_restart = std::move(kept);

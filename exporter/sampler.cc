@@ -32,16 +32,6 @@ store::Millis ToMillis(std::chrono::system_clock::time_point t) {
 
 }  // namespace
 
-void SnapshotBox::Publish(std::shared_ptr<const Snapshot> snapshot) {
-  std::lock_guard lock(mu_);
-  snapshot_ = std::move(snapshot);
-}
-
-std::shared_ptr<const Snapshot> SnapshotBox::Get() const {
-  std::lock_guard lock(mu_);
-  return snapshot_;
-}
-
 Sampler::Sampler(cgroup::Layout layout, store::Geometry geometry,
                  WallClock clock, log::Logger& logger,
                  const MetadataSource* metadata)

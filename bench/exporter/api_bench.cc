@@ -13,14 +13,13 @@
 #include <vector>
 
 #include "exporter/detail/api.h"
-#include "exporter/http.h"
+#include "exporter/detail/routes.h"
+#include "web/web.h"
 
 namespace {
 
-using leakwatch::exporter::HandleRequest;
-using leakwatch::exporter::HttpRequest;
-using leakwatch::exporter::HttpResponse;
-using leakwatch::exporter::Routes;
+using leakwatch::web::Request;
+using leakwatch::web::Response;
 using namespace leakwatch::exporter::detail;
 namespace store = leakwatch::store;
 
@@ -108,7 +107,7 @@ void BM_ContainerList(benchmark::State& state) {
   const Snapshot& snap = Shared();
   std::size_t bytes = 0;
   for (auto _ : state) {
-    HttpResponse r = ServeApi({"GET", "/api/v1/containers", ""}, snap, kNow);
+    Response r = ServeApi({"GET", "/api/v1/containers", ""}, snap, kNow);
     bytes = r.body.size();
     benchmark::DoNotOptimize(r);
   }
@@ -124,7 +123,7 @@ void BM_Series(benchmark::State& state) {
                              "/series?window=" + kWindowLabels[state.range(0)];
   std::size_t bytes = 0;
   for (auto _ : state) {
-    HttpResponse r = ServeApi({"GET", target, ""}, snap, kNow);
+    Response r = ServeApi({"GET", target, ""}, snap, kNow);
     bytes = r.body.size();
     benchmark::DoNotOptimize(r);
   }
@@ -133,20 +132,21 @@ void BM_Series(benchmark::State& state) {
 }
 BENCHMARK(BM_Series)->Arg(0)->Arg(1)->Arg(2)->Unit(benchmark::kMicrosecond);
 
-// Through HandleRequest, as a browser asks: gzip included.
+// Through the daemon's router, as a browser asks: gzip included.
 void BM_Gzipped(benchmark::State& state) {
   const Snapshot& snap = Shared();
   Routes routes;
-  routes.api = [&snap](const HttpRequest& request) {
+  routes.api = [&snap](const Request& request) {
     return ServeApi(request, snap, kNow);
   };
   const std::string target =
       state.range(0) == 0
           ? "/api/v1/containers"
           : "/api/v1/containers/" + snap.containers[7].id + "/series?window=6h";
+  const leakwatch::web::Router router = MakeRouter(routes);
   std::size_t bytes = 0;
   for (auto _ : state) {
-    HttpResponse r = HandleRequest({"GET", target, "gzip"}, routes);
+    Response r = router.Serve({"GET", target, "gzip"});
     bytes = r.body.size();
     benchmark::DoNotOptimize(r);
   }

@@ -13,8 +13,8 @@
 // HandleRequest, so tests need no socket. nlohmann_json stays in api.cc.
 #pragma once
 
-#include "exporter/detail/sampler.h"
-#include "exporter/http.h"
+#include "exporter/detail/snapshot.h"
+#include "web/web.h"
 
 namespace leakwatch::exporter::detail {
 
@@ -30,7 +30,7 @@ namespace leakwatch::exporter::detail {
 // Thread-safety: reads the immutable snapshot and copies a container's
 // history under its own short lock (SharedHistory::Copy); safe on any
 // thread, never waits for a sampling pass.
-HttpResponse ServeApi(const HttpRequest& request, const Snapshot& snapshot,
-                      double now_seconds);
+web::Response ServeApi(const web::Request& request, const Snapshot& snapshot,
+                       double now_seconds);
 
 }  // namespace leakwatch::exporter::detail

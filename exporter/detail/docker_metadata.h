@@ -1,11 +1,8 @@
 // Docker's view of the containers, joined to cgroup samples by container ID:
 // the inventory the docker::Watcher keeps current, served to the sampler as
 // a MetadataSource (names, labels, and stats for containers whose cgroups
-// cannot be read), and the leakwatch_docker_up gauge.
+// cannot be read), and whether it is current (leakwatch_docker_up).
 #pragma once
-
-#include <prometheus/collectable.h>
-#include <prometheus/metric_family.h>
 
 #include <atomic>
 #include <chrono>
@@ -97,20 +94,6 @@ class DockerMetadata final : public MetadataSource, public docker::Listener {
   bool contacted_ = false;  // guarded by mu_
   std::map<std::string, Entry, std::less<>> containers_;
   mutable std::map<std::string, Fallback, std::less<>> fallback_;
-};
-
-// leakwatch_docker_up: 1 while the Docker inventory is current (synced,
-// events stream open), else 0. Registered only when Docker is configured,
-// so the series is absent with --docker.host none.
-//
-// Thread-safety: Collect may run on any thread.
-class DockerCollector : public prometheus::Collectable {
- public:
-  explicit DockerCollector(const DockerMetadata& metadata);
-  std::vector<prometheus::MetricFamily> Collect() const override;
-
- private:
-  const DockerMetadata& metadata_;
 };
 
 }  // namespace leakwatch::exporter::detail

@@ -10,7 +10,7 @@
 #include "common/result.h"
 #include "config/config.h"
 #include "exporter/detail/sampler.h"
-#include "exporter/detail/web_config.h"
+#include "web/security.h"
 
 namespace leakwatch::exporter::detail {
 
@@ -18,8 +18,8 @@ namespace leakwatch::exporter::detail {
 struct Loaded {
   config::Config config;
   SamplerSettings sampler;
-  // WebSecurity::None() when there is no web config.
-  std::shared_ptr<const WebSecurity> web;
+  // web::Security::None() when there is no web config.
+  std::shared_ptr<const web::Security> web;
   // Reload only: settings the file changed that only a restart applies;
   // config holds their running values.
   std::vector<std::string> needs_restart;
@@ -29,13 +29,13 @@ struct Loaded {
 // web config (--web.config.file) and loads its certificates. Errors name
 // the file, line and column concerned.
 Result<Loaded> Prepare(config::Config config,
-                       HashVerifier verify = BcryptMatches);
+                       web::HashVerifier verify = web::BcryptMatches);
 
 // SIGHUP: re-reads the configuration file under the flags and environment
 // the daemon started with, then Prepare. Settings only a restart changes
 // keep their running values (see KeepRestartOnly).
 Result<Loaded> PrepareReload(const config::Config& running,
-                             HashVerifier verify = BcryptMatches);
+                             web::HashVerifier verify = web::BcryptMatches);
 
 // The settings a reload cannot change (the listener, the paths read at
 // startup, the Docker client, the log format): where next differs from

@@ -114,14 +114,14 @@ std::shared_ptr<Snapshot> TwoContainers() {
   return snap;
 }
 
-HttpResponse Get(const Snapshot& snap, std::string target,
-                 std::string method = "GET") {
-  return ServeApi(HttpRequest{std::move(method), std::move(target), ""}, snap,
+web::Response Get(const Snapshot& snap, std::string target,
+                  std::string method = "GET") {
+  return ServeApi(web::Request{std::move(method), std::move(target), ""}, snap,
                   kNowSeconds);
 }
 
 // The body as JSON, after checking that it is JSON.
-Json Body(const HttpResponse& response) {
+Json Body(const web::Response& response) {
   EXPECT_EQ(response.content_type, "application/json");
   return Json::parse(response.body);
 }
@@ -132,7 +132,7 @@ std::string Series(char fill, const std::string& query = "") {
 
 TEST(ServeApi, ListsEveryContainerWithItsLabelsAndMemory) {
   auto snap = TwoContainers();
-  HttpResponse response = Get(*snap, "/api/v1/containers");
+  web::Response response = Get(*snap, "/api/v1/containers");
   ASSERT_EQ(response.status, 200u) << response.body;
   Json body = Body(response);
   EXPECT_EQ(body["time"], 1'800'000'000.25);
@@ -160,7 +160,7 @@ TEST(ServeApi, ListsEveryContainerWithItsLabelsAndMemory) {
 TEST(ServeApi, SaysWhenSamplingIsNotCurrentByTheDaemonsClock) {
   auto snap = TwoContainers();
   auto list = [&snap](double now) {
-    return Body(ServeApi(HttpRequest{"GET", "/api/v1/containers", ""}, *snap,
+    return Body(ServeApi(web::Request{"GET", "/api/v1/containers", ""}, *snap,
                          now))["sampling_current"];
   };
   // As /healthz: a pass within two intervals (10 s).
@@ -225,7 +225,7 @@ TEST(ServeApi, GivesEachWindowsVerdictLikeTheMetrics) {
 
 TEST(ServeApi, AnswersForOneContainer) {
   auto snap = TwoContainers();
-  HttpResponse response = Get(*snap, "/api/v1/containers/" + Id('b'));
+  web::Response response = Get(*snap, "/api/v1/containers/" + Id('b'));
   ASSERT_EQ(response.status, 200u) << response.body;
   Json one = Body(response);
   EXPECT_EQ(one, Body(Get(*snap, "/api/v1/containers"))["containers"][1]);
@@ -233,7 +233,7 @@ TEST(ServeApi, AnswersForOneContainer) {
 
 TEST(ServeApi, SeriesHoldsTheRawSamplesOfAWindowTheRawTierCovers) {
   auto snap = TwoContainers();
-  HttpResponse response = Get(*snap, Series('a', "?window=15m"));
+  web::Response response = Get(*snap, Series('a', "?window=15m"));
   ASSERT_EQ(response.status, 200u) << response.body;
   Json s = Body(response);
   EXPECT_EQ(s["id"], Id('a'));
@@ -320,7 +320,7 @@ TEST(ServeApi, SeriesFindsAWindowByItsLengthAndDefaultsToTheFirst) {
 
 TEST(ServeApi, SeriesOfAContainerWithoutHistoryIsEmpty) {
   auto snap = TwoContainers();
-  HttpResponse response = Get(*snap, Series('b', "?window=15m"));
+  web::Response response = Get(*snap, Series('b', "?window=15m"));
   ASSERT_EQ(response.status, 200u);
   Json s = Body(response);
   EXPECT_EQ(s["samples"]["t"].size(), 0u);
@@ -329,7 +329,7 @@ TEST(ServeApi, SeriesOfAContainerWithoutHistoryIsEmpty) {
 }
 
 // The error and its status, checking it is the documented JSON shape.
-std::pair<unsigned, std::string> Fails(const HttpResponse& response) {
+std::pair<unsigned, std::string> Fails(const web::Response& response) {
   Json body = Body(response);
   EXPECT_TRUE(body.is_object() && body.size() == 1 && body["error"].is_string())
       << response.body;
@@ -389,7 +389,7 @@ TEST(ServeApi, AnUnknownPathIs404AndOtherMethods405) {
     EXPECT_EQ(status, 404u) << path;
     EXPECT_THAT(error, HasSubstr("unknown API path")) << path;
   }
-  HttpResponse response = Get(*snap, "/api/v1/containers", "POST");
+  web::Response response = Get(*snap, "/api/v1/containers", "POST");
   EXPECT_EQ(Fails(response).first, 405u);
   ASSERT_FALSE(response.headers.empty());
   EXPECT_THAT(response.headers,
@@ -406,7 +406,7 @@ TEST(ServeApi, InvalidUtf8FromARuntimeIsReplacedNotAnError) {
       std::make_shared<ContainerMetadata>(*snap->containers[0].metadata);
   meta->name = "bad\xff\xfename";
   snap->containers[0].metadata = meta;
-  HttpResponse response = Get(*snap, "/api/v1/containers");
+  web::Response response = Get(*snap, "/api/v1/containers");
   ASSERT_EQ(response.status, 200u);
   EXPECT_EQ(Body(response)["containers"][0]["name"],
             "bad\xEF\xBF\xBD\xEF\xBF\xBDname");
@@ -418,7 +418,7 @@ TEST(ServeApi, KeepsBrowsersFromCachingOrSniffing) {
   auto snap = TwoContainers();
   for (const std::string& target :
        {std::string("/api/v1/containers"), Series('a'), Series('c')}) {
-    HttpResponse response = Get(*snap, target);
+    web::Response response = Get(*snap, target);
     EXPECT_THAT(response.headers,
                 ::testing::Contains(std::pair<std::string, std::string>(
                     "Cache-Control", "no-store")));

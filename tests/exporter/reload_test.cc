@@ -12,7 +12,7 @@
 #include <fstream>
 #include <map>
 
-#include "exporter/detail/collector.h"
+#include "exporter/detail/collectors.h"
 #include "exporter/detail/metadata.h"
 
 namespace leakwatch::exporter::detail {
@@ -113,7 +113,7 @@ TEST(ConfigStatus, ScrapesSeeEachReloadOutcome) {
   snap->pass_end_seconds = now - 30;  // 30 s ago: late at 5 s, fine at 1 m
   box.Publish(snap);
   std::vector<std::shared_ptr<prometheus::Collectable>> c = {
-      std::make_shared<SnapshotCollector>(box, info, [now] {
+      std::make_shared<ExporterCollector>(box, info, [now] {
         return std::chrono::system_clock::time_point(
             std::chrono::seconds(static_cast<std::int64_t>(now)));
       })};

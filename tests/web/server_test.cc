@@ -1,4 +1,4 @@
-// HttpServer over real loopback sockets: a server io_context on its own
+// Server over real loopback sockets: a server io_context on its own
 // thread, clients with their own io_context and deadlines so that a hung
 // server fails a test instead of hanging it.
 
@@ -22,8 +22,9 @@
 #include <string_view>
 #include <thread>
 
-#include "exporter/http.h"
 #include "log/log.h"
+#include "tests/web/daemon_like_router.h"
+#include "web/web.h"
 
 // Beast's templates must be configured as in leakwatch_exporter (the
 // top-level CMakeLists.txt sets the macros for every target), or the two
@@ -34,7 +35,7 @@
 #error "build with the Beast macros of the top-level CMakeLists.txt"
 #endif
 
-namespace leakwatch::exporter {
+namespace leakwatch::web {
 namespace {
 
 namespace beast = boost::beast;
@@ -128,11 +129,11 @@ class Client {
 class HttpServerTest : public ::testing::Test {
  protected:
   HttpServerTest() {
-    Routes routes;
-    routes.metrics = [] { return std::string(kMetrics); };
-    routes.healthy = [] { return true; };
-    routes.landing_page = "<html>leakwatch</html>";
-    server_ = std::make_unique<HttpServer>(io_, std::move(routes), logger_);
+    server_ = std::make_unique<Server>(
+        io_,
+        fixtures::DaemonLikeRouter([] { return std::string(kMetrics); },
+                                   "<html>leakwatch</html>"),
+        logger_);
   }
 
   ~HttpServerTest() override {
@@ -156,7 +157,7 @@ class HttpServerTest : public ::testing::Test {
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work_{
       io_.get_executor()};
   log::Logger logger_{log::Level::kWarn, log::Format::kLogfmt};
-  std::unique_ptr<HttpServer> server_;
+  std::unique_ptr<Server> server_;
   std::thread thread_;
 };
 
@@ -263,7 +264,7 @@ TEST_F(HttpServerTest, CurlDecodesTheGzippedExposition) {
 
 TEST_F(HttpServerTest, BindToATakenPortIsUnavailable) {
   std::string address = Start();
-  HttpServer other(io_, Routes{}, logger_);
+  Server other(io_, Router{}, logger_);
   std::string taken = "127.0.0.1:" + std::to_string(PortOf(address));
   Result<std::string> bound = other.Listen(taken);
   ASSERT_FALSE(bound.has_value());
@@ -420,9 +421,10 @@ TEST_F(HttpServerTest, ResolvesLocalhost) {
 }
 
 TEST_F(HttpServerTest, ServerErrorsReachTheClient) {
-  Routes routes;
-  routes.metrics = []() -> std::string { throw std::runtime_error("boom"); };
-  HttpServer failing(io_, std::move(routes), logger_);
+  Server failing(io_, fixtures::DaemonLikeRouter([]() -> std::string {
+                   throw std::runtime_error("boom");
+                 }),
+                 logger_);
   Result<std::string> bound = failing.Listen("127.0.0.1:0");
   ASSERT_TRUE(bound.has_value()) << bound.error().message;
   Start();
@@ -439,4 +441,4 @@ TEST_F(HttpServerTest, ServerErrorsReachTheClient) {
 }
 
 }  // namespace
-}  // namespace leakwatch::exporter
+}  // namespace leakwatch::web

@@ -1,4 +1,6 @@
-// HandleRequest and ParseListenAddress, without sockets.
+// The daemon's paths on the router (MakeRouter), without sockets.
+
+#include "exporter/detail/routes.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -11,9 +13,7 @@
 #include <string_view>
 #include <vector>
 
-#include "exporter/http.h"
-
-namespace leakwatch::exporter {
+namespace leakwatch::exporter::detail {
 namespace {
 
 using ::testing::HasSubstr;
@@ -38,14 +38,14 @@ Routes TestRoutes() {
   return routes;
 }
 
-HttpResponse Get(std::string target, const Routes& routes,
-                 std::string accept_encoding = "", std::string method = "GET") {
-  return HandleRequest(HttpRequest{std::move(method), std::move(target),
-                                   std::move(accept_encoding)},
-                       routes);
+web::Response Get(std::string target, const Routes& routes,
+                  std::string accept_encoding = "",
+                  std::string method = "GET") {
+  return MakeRouter(routes).Serve(web::Request{
+      std::move(method), std::move(target), std::move(accept_encoding)});
 }
 
-std::optional<std::string> Header(const HttpResponse& response,
+std::optional<std::string> Header(const web::Response& response,
                                   std::string_view name) {
   for (const auto& [key, value] : response.headers) {
     if (key == name) return value;
@@ -75,9 +75,9 @@ std::optional<std::string> Gunzip(const std::string& compressed) {
   return out;
 }
 
-TEST(HandleRequest, ServesMetricsAsTextExposition) {
+TEST(Routes, ServesMetricsAsTextExposition) {
   Routes routes = TestRoutes();
-  HttpResponse response = Get("/metrics", routes);
+  web::Response response = Get("/metrics", routes);
   EXPECT_EQ(response.status, 200u);
   EXPECT_EQ(response.content_type, "text/plain; version=0.0.4; charset=utf-8");
   EXPECT_EQ(response.body, routes.metrics());
@@ -85,7 +85,7 @@ TEST(HandleRequest, ServesMetricsAsTextExposition) {
   EXPECT_EQ(Header(response, "Vary"), "Accept-Encoding");
 }
 
-TEST(HandleRequest, ServesMetricsOnAConfiguredTelemetryPath) {
+TEST(Routes, ServesMetricsOnAConfiguredTelemetryPath) {
   Routes routes = TestRoutes();
   routes.telemetry_path = "/custom/path";
   EXPECT_EQ(Get("/custom/path", routes).status, 200u);
@@ -93,9 +93,9 @@ TEST(HandleRequest, ServesMetricsOnAConfiguredTelemetryPath) {
   EXPECT_EQ(Get("/metrics", routes).status, 404u);
 }
 
-TEST(HandleRequest, GzipsMetricsWhenTheClientAcceptsGzip) {
+TEST(Routes, GzipsMetricsWhenTheClientAcceptsGzip) {
   Routes routes = TestRoutes();
-  HttpResponse response = Get("/metrics", routes, "gzip");
+  web::Response response = Get("/metrics", routes, "gzip");
   EXPECT_EQ(response.status, 200u);
   EXPECT_EQ(Header(response, "Content-Encoding"), "gzip");
   EXPECT_EQ(Header(response, "Vary"), "Accept-Encoding");
@@ -108,15 +108,15 @@ TEST(HandleRequest, GzipsMetricsWhenTheClientAcceptsGzip) {
   EXPECT_EQ(Gunzip(response.body), routes.metrics());
 }
 
-TEST(HandleRequest, GzipsAnEmptyExposition) {
+TEST(Routes, GzipsAnEmptyExposition) {
   Routes routes = TestRoutes();
   routes.metrics = [] { return std::string(); };
-  HttpResponse response = Get("/metrics", routes, "gzip");
+  web::Response response = Get("/metrics", routes, "gzip");
   EXPECT_EQ(Header(response, "Content-Encoding"), "gzip");
   EXPECT_EQ(Gunzip(response.body), "");
 }
 
-TEST(HandleRequest, ParsesAcceptEncodingLists) {
+TEST(Routes, ParsesAcceptEncodingLists) {
   Routes routes = TestRoutes();
   struct Case {
     std::string header;
@@ -144,38 +144,38 @@ TEST(HandleRequest, ParsesAcceptEncodingLists) {
       {"notgzip", false},
   };
   for (const Case& c : cases) {
-    HttpResponse response = Get("/metrics", routes, c.header);
+    web::Response response = Get("/metrics", routes, c.header);
     EXPECT_EQ(Header(response, "Content-Encoding").has_value(), c.gzip)
         << "Accept-Encoding: " << c.header;
   }
 }
 
-TEST(HandleRequest, HealthzIsOkWhileHealthy) {
+TEST(Routes, HealthzIsOkWhileHealthy) {
   Routes routes = TestRoutes();
-  HttpResponse response = Get("/healthz", routes);
+  web::Response response = Get("/healthz", routes);
   EXPECT_EQ(response.status, 200u);
   EXPECT_EQ(response.body, "ok");
   EXPECT_THAT(response.content_type, StartsWith("text/plain"));
 }
 
-TEST(HandleRequest, HealthzIs503WhenSamplingIsNotCurrent) {
+TEST(Routes, HealthzIs503WhenSamplingIsNotCurrent) {
   Routes routes = TestRoutes();
   routes.healthy = [] { return false; };
-  HttpResponse response = Get("/healthz", routes);
+  web::Response response = Get("/healthz", routes);
   EXPECT_EQ(response.status, 503u);
   EXPECT_FALSE(response.body.empty());
   EXPECT_NE(response.body, "ok");
 }
 
-TEST(HandleRequest, ServesTheLandingPageAsHtml) {
+TEST(Routes, ServesTheLandingPageAsHtml) {
   Routes routes = TestRoutes();
-  HttpResponse response = Get("/", routes);
+  web::Response response = Get("/", routes);
   EXPECT_EQ(response.status, 200u);
   EXPECT_EQ(response.content_type, "text/html; charset=utf-8");
   EXPECT_EQ(response.body, routes.landing_page);
 }
 
-TEST(HandleRequest, SendsThePagesSecurityPolicyWithIt) {
+TEST(Routes, SendsThePagesSecurityPolicyWithIt) {
   Routes routes = TestRoutes();
   EXPECT_EQ(Header(Get("/", routes), "Content-Security-Policy"), std::nullopt);
   routes.landing_page_policy = "default-src 'none'";
@@ -185,12 +185,12 @@ TEST(HandleRequest, SendsThePagesSecurityPolicyWithIt) {
             std::nullopt);
 }
 
-TEST(HandleRequest, HandsEveryApiPathToTheApiWhateverTheMethod) {
+TEST(Routes, HandsEveryApiPathToTheApiWhateverTheMethod) {
   Routes routes = TestRoutes();
   std::vector<std::string> seen;
-  routes.api = [&seen](const HttpRequest& request) {
+  routes.api = [&seen](const web::Request& request) {
     seen.push_back(request.method + " " + request.target);
-    HttpResponse response;
+    web::Response response;
     response.status = request.target == "/api/v1/x?y=1" ? 200 : 404;
     response.content_type = "application/json";
     response.body = "{}";
@@ -198,7 +198,7 @@ TEST(HandleRequest, HandsEveryApiPathToTheApiWhateverTheMethod) {
   };
   EXPECT_EQ(Get("/api/v1/x?y=1", routes).status, 200u);
   EXPECT_EQ(Get("/api/other", routes, "", "POST").status, 404u);
-  HttpResponse head = Get("/api/v1/x?y=1", routes, "", "HEAD");
+  web::Response head = Get("/api/v1/x?y=1", routes, "", "HEAD");
   EXPECT_EQ(head.status, 200u);
   EXPECT_TRUE(head.body.empty());
   EXPECT_EQ(Header(head, "Content-Length"), "2");
@@ -211,11 +211,11 @@ TEST(HandleRequest, HandsEveryApiPathToTheApiWhateverTheMethod) {
   EXPECT_EQ(seen.size(), 3u);
 }
 
-TEST(HandleRequest, ATelemetryPathUnderApiStillServesMetrics) {
+TEST(Routes, ATelemetryPathUnderApiStillServesMetrics) {
   Routes routes = TestRoutes();
   routes.telemetry_path = "/api/metrics";
-  routes.api = [](const HttpRequest&) {
-    HttpResponse response;
+  routes.api = [](const web::Request&) {
+    web::Response response;
     response.status = 404;
     return response;
   };
@@ -223,26 +223,26 @@ TEST(HandleRequest, ATelemetryPathUnderApiStillServesMetrics) {
   EXPECT_EQ(Get("/api/v1/containers", routes).status, 404u);
 }
 
-TEST(HandleRequest, WithoutAnApiItsPathsAre404) {
+TEST(Routes, WithoutAnApiItsPathsAre404) {
   Routes routes = TestRoutes();
   EXPECT_EQ(Get("/api/v1/containers", routes).status, 404u);
 }
 
-TEST(HandleRequest, GzipsThePageAndTheApiWhenAccepted) {
+TEST(Routes, GzipsThePageAndTheApiWhenAccepted) {
   Routes routes = TestRoutes();
   routes.landing_page = "<html>" + std::string(4000, 'x') + "</html>";
   const std::string json = "[" + std::string(3000, '1') + "]";
-  routes.api = [&json](const HttpRequest&) {
-    HttpResponse response;
+  routes.api = [&json](const web::Request&) {
+    web::Response response;
     response.content_type = "application/json";
     response.body = json;
     return response;
   };
-  HttpResponse page = Get("/", routes, "gzip");
+  web::Response page = Get("/", routes, "gzip");
   EXPECT_EQ(Header(page, "Content-Encoding"), "gzip");
   EXPECT_EQ(Header(page, "Vary"), "Accept-Encoding");
   EXPECT_EQ(Gunzip(page.body), routes.landing_page);
-  HttpResponse api = Get("/api/v1/containers", routes, "gzip");
+  web::Response api = Get("/api/v1/containers", routes, "gzip");
   EXPECT_EQ(Header(api, "Content-Encoding"), "gzip");
   EXPECT_EQ(Gunzip(api.body), json);
   // Not asked for: plain.
@@ -253,11 +253,11 @@ TEST(HandleRequest, GzipsThePageAndTheApiWhenAccepted) {
   EXPECT_EQ(Get("/", routes, "gzip").body, routes.landing_page);
 }
 
-TEST(HandleRequest, UnknownPathIs404) {
+TEST(Routes, UnknownPathIs404) {
   Routes routes = TestRoutes();
   for (const char* target :
        {"/nope", "/metrics/", "/metricsx", "/healthz/x", "", "*", "//"}) {
-    HttpResponse response = Get(target, routes);
+    web::Response response = Get(target, routes);
     EXPECT_EQ(response.status, 404u) << target;
     EXPECT_EQ(Header(response, "Allow"), std::nullopt) << target;
   }
@@ -265,7 +265,7 @@ TEST(HandleRequest, UnknownPathIs404) {
   EXPECT_EQ(Get("/nope", routes, "", "POST").status, 404u);
 }
 
-TEST(HandleRequest, IgnoresTheQueryStringForRouting) {
+TEST(Routes, IgnoresTheQueryStringForRouting) {
   Routes routes = TestRoutes();
   EXPECT_EQ(Get("/metrics?name[]=leakwatch_up", routes).body, routes.metrics());
   EXPECT_EQ(Get("/healthz?verbose=1", routes).body, "ok");
@@ -273,11 +273,11 @@ TEST(HandleRequest, IgnoresTheQueryStringForRouting) {
   EXPECT_EQ(Get("/nope?x=/metrics", routes).status, 404u);
 }
 
-TEST(HandleRequest, OtherMethodsOnKnownPathsAre405WithAllow) {
+TEST(Routes, OtherMethodsOnKnownPathsAre405WithAllow) {
   Routes routes = TestRoutes();
   for (const char* method : {"POST", "PUT", "DELETE", "OPTIONS", "get"}) {
     for (const char* target : {"/metrics", "/healthz", "/", "/metrics?x=1"}) {
-      HttpResponse response = Get(target, routes, "", method);
+      web::Response response = Get(target, routes, "", method);
       EXPECT_EQ(response.status, 405u) << method << " " << target;
       EXPECT_EQ(Header(response, "Allow"), "GET, HEAD")
           << method << " " << target;
@@ -285,11 +285,11 @@ TEST(HandleRequest, OtherMethodsOnKnownPathsAre405WithAllow) {
   }
 }
 
-TEST(HandleRequest, HeadHasGetsHeadersAndNoBody) {
+TEST(Routes, HeadHasGetsHeadersAndNoBody) {
   Routes routes = TestRoutes();
   for (const char* encoding : {"", "gzip"}) {
-    HttpResponse get = Get("/metrics", routes, encoding);
-    HttpResponse head = Get("/metrics", routes, encoding, "HEAD");
+    web::Response get = Get("/metrics", routes, encoding);
+    web::Response head = Get("/metrics", routes, encoding, "HEAD");
     EXPECT_EQ(head.status, 200u);
     EXPECT_EQ(head.content_type, get.content_type);
     EXPECT_TRUE(head.body.empty());
@@ -299,7 +299,7 @@ TEST(HandleRequest, HeadHasGetsHeadersAndNoBody) {
               Header(get, "Content-Encoding"));
     EXPECT_EQ(Header(head, "Vary"), Header(get, "Vary"));
   }
-  HttpResponse head = Get("/", routes, "", "HEAD");
+  web::Response head = Get("/", routes, "", "HEAD");
   EXPECT_TRUE(head.body.empty());
   EXPECT_EQ(Header(head, "Content-Length"),
             std::to_string(routes.landing_page.size()));
@@ -307,19 +307,19 @@ TEST(HandleRequest, HeadHasGetsHeadersAndNoBody) {
   EXPECT_EQ(Get("/nope", routes, "", "HEAD").status, 404u);
 }
 
-TEST(HandleRequest, GetCarriesNoContentLengthOfItsOwn) {
+TEST(Routes, GetCarriesNoContentLengthOfItsOwn) {
   // The server derives Content-Length from the body; a second one from the
   // handler would make two.
-  HttpResponse response = Get("/metrics", TestRoutes());
+  web::Response response = Get("/metrics", TestRoutes());
   EXPECT_EQ(Header(response, "Content-Length"), std::nullopt);
 }
 
-TEST(HandleRequest, ThrowingMetricsCallbackIs500) {
+TEST(Routes, ThrowingMetricsCallbackIs500) {
   Routes routes = TestRoutes();
   routes.metrics = []() -> std::string {
     throw std::runtime_error("registry is gone");
   };
-  HttpResponse response = Get("/metrics", routes, "gzip");
+  web::Response response = Get("/metrics", routes, "gzip");
   EXPECT_EQ(response.status, 500u);
   EXPECT_THAT(response.body, HasSubstr("registry is gone"));
   EXPECT_EQ(Header(response, "Content-Encoding"), std::nullopt);
@@ -327,75 +327,19 @@ TEST(HandleRequest, ThrowingMetricsCallbackIs500) {
   EXPECT_EQ(Get("/metrics", routes).status, 500u);
 }
 
-TEST(HandleRequest, ThrowingHealthCallbackIs500) {
+TEST(Routes, ThrowingHealthCallbackIs500) {
   Routes routes = TestRoutes();
   routes.healthy = []() -> bool { throw std::runtime_error("no clock"); };
-  HttpResponse response = Get("/healthz", routes);
+  web::Response response = Get("/healthz", routes);
   EXPECT_EQ(response.status, 500u);
   EXPECT_THAT(response.body, HasSubstr("no clock"));
 }
 
-TEST(HandleRequest, MissingMetricsCallbackIs500) {
+TEST(Routes, MissingMetricsCallbackIs500) {
   Routes routes = TestRoutes();
   routes.metrics = nullptr;
   EXPECT_EQ(Get("/metrics", routes).status, 500u);
 }
 
-TEST(ParseListenAddress, AcceptsExporterStyleAddresses) {
-  struct Case {
-    std::string text;
-    std::string host;
-    unsigned short port;
-  };
-  const Case cases[] = {
-      {":9702", "", 9702},
-      {"127.0.0.1:0", "127.0.0.1", 0},
-      {"[::1]:9702", "::1", 9702},
-      {"[::]:65535", "::", 65535},
-      {"localhost:9702", "localhost", 9702},
-      {"0.0.0.0:80", "0.0.0.0", 80},
-      {"[fe80::1%eth0]:9702", "fe80::1%eth0", 9702},
-  };
-  for (const Case& c : cases) {
-    Result<ListenAddress> parsed = ParseListenAddress(c.text);
-    ASSERT_TRUE(parsed.has_value()) << c.text << ": " << parsed.error().message;
-    EXPECT_EQ(parsed->host, c.host) << c.text;
-    EXPECT_EQ(parsed->port, c.port) << c.text;
-  }
-}
-
-TEST(ParseListenAddress, RejectsMalformedAddressesQuotingThem) {
-  struct Case {
-    std::string text;
-    std::string why;
-  };
-  const Case cases[] = {
-      {"127.0.0.1", "missing port"},
-      {"localhost", "missing port"},
-      {"", "missing port"},
-      {"127.0.0.1:", "missing port"},
-      {"[::1]", "missing port"},
-      {"[::1]:", "missing port"},
-      {":65536", "out of range"},
-      {"localhost:99999999999999999999", "out of range"},
-      {":http", "not a number"},
-      {":-1", "not a number"},
-      {":+80", "not a number"},
-      {":80a", "not a number"},
-      {": 80", "not a number"},
-      {"[::1:9702", "missing ']'"},
-      {"[::1]9702", "after ']'"},
-      {"::1:9702", "too many colons"},
-      {"a]:80", "unexpected"},
-  };
-  for (const Case& c : cases) {
-    Result<ListenAddress> parsed = ParseListenAddress(c.text);
-    ASSERT_FALSE(parsed.has_value()) << c.text;
-    EXPECT_EQ(parsed.error().code, ErrorCode::kInvalid) << c.text;
-    EXPECT_THAT(parsed.error().message, HasSubstr("\"" + c.text + "\""));
-    EXPECT_THAT(parsed.error().message, HasSubstr(c.why)) << c.text;
-  }
-}
-
 }  // namespace
-}  // namespace leakwatch::exporter
+}  // namespace leakwatch::exporter::detail

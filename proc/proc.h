@@ -1,5 +1,7 @@
-// The standard process_* series, read from procfs (--path.procfs) like
-// client_golang's process collector.
+// What leakwatch reads of procfs, always through a root (--path.procfs,
+// /proc by default, a fixture tree in tests): a process's own statistics,
+// for the process_* series as client_golang's process collector reads
+// them, and the host's memory. Parsers name the file they read.
 #pragma once
 
 #include <cstdint>
@@ -8,7 +10,7 @@
 
 #include "common/result.h"
 
-namespace leakwatch::exporter::detail {
+namespace leakwatch::proc {
 
 struct ProcessStats {
   double cpu_seconds = 0;         // utime + stime
@@ -30,4 +32,4 @@ Result<ProcessStats> ReadProcessStats(const std::filesystem::path& procfs,
 // bytes: the limit a container without a cgroup limit runs into.
 Result<std::uint64_t> ReadHostMemory(const std::filesystem::path& procfs);
 
-}  // namespace leakwatch::exporter::detail
+}  // namespace leakwatch::proc

@@ -1,9 +1,10 @@
-#include "exporter/detail/collector.h"
+// The collectors behind /metrics, rendered: the golden exposition of a
+// fixed snapshot, and the process's own series.
+#include "exporter/detail/collectors.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "exporter/detail/process_metrics.h"
 #include "tests/golden.h"
 
 namespace leakwatch::exporter::detail {
@@ -90,16 +91,17 @@ std::string RenderSnapshot(std::shared_ptr<Snapshot> snap, double now) {
   SnapshotBox box;
   box.Publish(std::move(snap));
   std::vector<std::shared_ptr<prometheus::Collectable>> c = {
-      std::make_shared<SnapshotCollector>(box, Info(), FixedClock(now))};
+      std::make_shared<ContainerCollector>(box),
+      std::make_shared<ExporterCollector>(box, Info(), FixedClock(now))};
   return Render(c);
 }
 
-TEST(SnapshotCollector, RendersEveryContractSeriesSortedLikeTheGoldenFile) {
+TEST(SnapshotExposition, RendersEveryContractSeriesSortedLikeTheGoldenFile) {
   leakwatch::testing::ExpectMatchesGolden(
       "collector.prom", RenderSnapshot(TwoContainers(), kNow));
 }
 
-TEST(SnapshotCollector, LeavesUnknownValuesOutRatherThanWritingZero) {
+TEST(SnapshotExposition, LeavesUnknownValuesOutRatherThanWritingZero) {
   std::string text = RenderSnapshot(TwoContainers(), kNow);
   const std::string unlimited = "id=\"" + std::string(64, '0') + "\"";
   EXPECT_THAT(text, Not(HasSubstr("leakwatch_container_memory_limit_bytes{" +
@@ -110,7 +112,7 @@ TEST(SnapshotCollector, LeavesUnknownValuesOutRatherThanWritingZero) {
                               std::string(64, 'a') + "\"} 536870912\n"));
 }
 
-TEST(SnapshotCollector, WritesByteValuesExactly) {
+TEST(SnapshotExposition, WritesByteValuesExactly) {
   std::string text = RenderSnapshot(TwoContainers(), kNow);
   EXPECT_THAT(text, HasSubstr("} 209719296\n"));  // 200 MiB + 4096
   EXPECT_THAT(text,
@@ -118,7 +120,7 @@ TEST(SnapshotCollector, WritesByteValuesExactly) {
                         std::string(64, 'a') + "\"} 123.456789012\n"));
 }
 
-TEST(SnapshotCollector, LeakSeriesCarryTheContainersIdentityAndWindow) {
+TEST(SnapshotExposition, LeakSeriesCarryTheContainersIdentityAndWindow) {
   auto snap = TwoContainers();
   auto metadata = std::make_shared<ContainerMetadata>();
   metadata->name = "shop-cart-1";
@@ -144,7 +146,7 @@ TEST(SnapshotCollector, LeakSeriesCarryTheContainersIdentityAndWindow) {
   EXPECT_THAT(text, Not(HasSubstr("window=\"1h\"} 99999")));
 }
 
-TEST(SnapshotCollector, UpFollowsTheAgeOfTheLastPass) {
+TEST(SnapshotExposition, UpFollowsTheAgeOfTheLastPass) {
   EXPECT_THAT(RenderSnapshot(TwoContainers(), kNow),
               HasSubstr("\nleakwatch_up 1\n"));
   // 11 s after a pass at a 5 s interval: more than two intervals.
@@ -154,36 +156,10 @@ TEST(SnapshotCollector, UpFollowsTheAgeOfTheLastPass) {
               HasSubstr("\nleakwatch_up 0\n"));
 }
 
-TEST(SnapshotCollector, OmitsPerContainerFamiliesWithoutContainers) {
+TEST(SnapshotExposition, OmitsPerContainerFamiliesWithoutContainers) {
   std::string text = RenderSnapshot(std::make_shared<Snapshot>(), kNow);
   EXPECT_THAT(text, Not(HasSubstr("leakwatch_container_memory")));
   EXPECT_THAT(text, HasSubstr("\nleakwatch_containers 0\n"));
-}
-
-TEST(SamplingCurrent, NeedsAPassWithinTwoIntervals) {
-  Snapshot s;
-  EXPECT_FALSE(SamplingCurrent(s, kNow, std::chrono::seconds(5)));
-  s.passes = 1;
-  s.pass_end_seconds = kNow - 10;
-  EXPECT_TRUE(SamplingCurrent(s, kNow, std::chrono::seconds(5)));
-  EXPECT_FALSE(SamplingCurrent(s, kNow + 0.5, std::chrono::seconds(5)));
-}
-
-TEST(ProcessStats, ReadsProcfsFiles) {
-  auto s = ReadProcessStats(LEAKWATCH_FIXTURES_DIR "/proc", "4242", 100, 4096);
-  ASSERT_TRUE(s.has_value()) << s.error().message;
-  EXPECT_DOUBLE_EQ(s->cpu_seconds, 18.0);
-  EXPECT_DOUBLE_EQ(s->start_time_seconds, 1795562510.0 + 786.95);
-  EXPECT_EQ(s->virtual_bytes, 123456789u);
-  EXPECT_EQ(s->resident_bytes, 2048u * 4096);
-  EXPECT_EQ(s->open_fds, 4u);
-  EXPECT_EQ(s->max_fds, 20000u);
-}
-
-TEST(ProcessStats, MissingProcessIsAnError) {
-  auto s = ReadProcessStats(LEAKWATCH_FIXTURES_DIR "/proc", "999", 100, 4096);
-  ASSERT_FALSE(s.has_value());
-  EXPECT_THAT(s.error().message, HasSubstr("999"));
 }
 
 TEST(ProcessCollector, ExportsTheStandardSeriesForThisProcess) {

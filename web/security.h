@@ -1,7 +1,7 @@
 // The web configuration (--web.config.file) applied: an OpenSSL server
 // context when TLS is on, basic auth against bcrypt hashes, and the extra
 // response headers. config/web_config.h reads the file; this turns it into
-// what the HTTP server uses.
+// what the server (web/web.h) uses.
 #pragma once
 
 #include <array>
@@ -25,7 +25,7 @@ namespace boost::asio::ssl {
 class context;
 }
 
-namespace leakwatch::exporter::detail {
+namespace leakwatch::web {
 
 // Whether password matches a bcrypt hash ($2a$, $2b$, $2y$), through
 // libcrypt's crypt_rn. Takes tens of milliseconds at cost 10: keep it off
@@ -87,18 +87,18 @@ class BasicAuth {
 //
 // Thread-safety: immutable after Make (BasicAuth's cache locks itself);
 // shared by pointer between the server and its sessions.
-class WebSecurity {
+class Security {
  public:
   // Loads certificates and keys, builds the TLS context. Errors name the
   // web config's file:line:column of the key concerned.
-  static Result<std::shared_ptr<const WebSecurity>> Make(
+  static Result<std::shared_ptr<const Security>> Make(
       const config::WebConfig& web, HashVerifier verify = BcryptMatches);
   // Plain HTTP, no auth.
-  static std::shared_ptr<const WebSecurity> None();
+  static std::shared_ptr<const Security> None();
 
-  ~WebSecurity();
-  WebSecurity(const WebSecurity&) = delete;
-  WebSecurity& operator=(const WebSecurity&) = delete;
+  ~Security();
+  Security(const Security&) = delete;
+  Security& operator=(const Security&) = delete;
 
   // The server context for new connections; nullptr for plain HTTP.
   boost::asio::ssl::context* tls() const { return tls_.get(); }
@@ -111,7 +111,7 @@ class WebSecurity {
   const std::string& description() const { return description_; }
 
  private:
-  WebSecurity(std::map<std::string, std::string> users, HashVerifier verify);
+  Security(std::map<std::string, std::string> users, HashVerifier verify);
 
   std::unique_ptr<boost::asio::ssl::context> tls_;
   BasicAuth auth_;
@@ -119,4 +119,4 @@ class WebSecurity {
   std::string description_;
 };
 
-}  // namespace leakwatch::exporter::detail
+}  // namespace leakwatch::web

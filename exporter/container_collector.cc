@@ -1,13 +1,12 @@
-#include "exporter/detail/collector.h"
-
-#include <prometheus/text_serializer.h>
-#include <unistd.h>
+// ContainerCollector: the leakwatch_container_* families, from the
+// newest snapshot. Each family is one entry of a table below: its name,
+// help, type and how a container (or a window's verdict) gives its value.
 
 #include <algorithm>
-#include <sstream>
 
+#include "exporter/detail/collectors.h"
 #include "exporter/detail/container_labels.h"
-#include "exporter/detail/process_metrics.h"
+#include "exporter/detail/families.h"
 
 namespace leakwatch::exporter::detail {
 namespace {
@@ -15,42 +14,6 @@ namespace {
 using prometheus::ClientMetric;
 using prometheus::MetricFamily;
 using prometheus::MetricType;
-
-double ToSeconds(std::chrono::system_clock::time_point t) {
-  return std::chrono::duration<double>(t.time_since_epoch()).count();
-}
-
-MetricFamily Family(std::string name, std::string help, MetricType type) {
-  MetricFamily f;
-  f.name = std::move(name);
-  f.help = std::move(help);
-  f.type = type;
-  return f;
-}
-
-void Add(MetricFamily& family, std::vector<ClientMetric::Label> labels,
-         double value) {
-  ClientMetric m;
-  m.label = std::move(labels);
-  if (family.type == MetricType::Counter) {
-    m.counter.value = value;
-  } else {
-    m.gauge.value = value;
-  }
-  family.metric.push_back(std::move(m));
-}
-
-double Bytes(std::uint64_t v) { return static_cast<double>(v); }
-double NanosToSeconds(std::uint64_t ns) {
-  // Whole seconds and the remainder apart, so large counters keep their
-  // nanoseconds as far as a double can.
-  return static_cast<double>(ns / 1'000'000'000) +
-         static_cast<double>(ns % 1'000'000'000) / 1e9;
-}
-double MicrosToSeconds(std::uint64_t us) {
-  return static_cast<double>(us / 1'000'000) +
-         static_cast<double>(us % 1'000'000) / 1e6;
-}
 
 // One per-container family: name, help, type and how to get the value
 // (nullopt leaves the container's series out).
@@ -213,32 +176,11 @@ const LeakSeries kLeakSeries[] = {
      }},
 };
 
-}  // namespace
+using Identity = std::vector<std::vector<ClientMetric::Label>>;
 
-bool SamplingCurrent(const Snapshot& snapshot, double now_seconds,
-                     std::chrono::milliseconds interval) {
-  if (snapshot.passes == 0) return false;
-  const double allowed = 2 * std::chrono::duration<double>(interval).count();
-  return now_seconds - snapshot.pass_end_seconds <= allowed;
-}
-
-SnapshotCollector::SnapshotCollector(const SnapshotBox& box, ExporterInfo info,
-                                     WallClock clock)
-    : box_(box), info_(std::move(info)), clock_(std::move(clock)) {}
-
-std::vector<MetricFamily> SnapshotCollector::Collect() const {
-  std::shared_ptr<const Snapshot> snap = box_.Get();
-  // The allow-list in force for this snapshot (a reload changes it).
-  const LabelAllowList allow_list(*snap->label_keys);
-  // Each container's identity labels, built once for all its series.
-  const std::vector<ContainerSnapshot>& containers = snap->containers;
-  std::vector<std::vector<ClientMetric::Label>> identity;
-  identity.reserve(containers.size());
-  for (const ContainerSnapshot& c : containers) {
-    identity.push_back(ContainerLabels(c, allow_list));
-  }
-  std::vector<MetricFamily> out;
-  out.reserve(std::size(kContainerSeries) + std::size(kLeakSeries) + 8);
+void AddContainerFamilies(const std::vector<ContainerSnapshot>& containers,
+                          const Identity& identity,
+                          std::vector<MetricFamily>& out) {
   for (const ContainerSeries& series : kContainerSeries) {
     MetricFamily f = Family(series.name, series.help, series.type);
     f.metric.reserve(containers.size());
@@ -247,7 +189,12 @@ std::vector<MetricFamily> SnapshotCollector::Collect() const {
     }
     out.push_back(std::move(f));
   }
-  const std::vector<std::string>& windows = *snap->window_labels;
+}
+
+void AddLeakFamilies(const std::vector<ContainerSnapshot>& containers,
+                     const Identity& identity,
+                     const std::vector<std::string>& windows,
+                     std::vector<MetricFamily>& out) {
   for (const LeakSeries& series : kLeakSeries) {
     MetricFamily f = Family(series.name, series.help, MetricType::Gauge);
     f.metric.reserve(containers.size() * windows.size());
@@ -265,118 +212,26 @@ std::vector<MetricFamily> SnapshotCollector::Collect() const {
     }
     out.push_back(std::move(f));
   }
-
-  MetricFamily build = Family(
-      "leakwatch_build_info",
-      "A metric with a constant '1' value labeled by version and revision.",
-      MetricType::Gauge);
-  Add(build, {{"revision", info_.revision}, {"version", info_.version}}, 1);
-  out.push_back(std::move(build));
-
-  MetricFamily up = Family(
-      "leakwatch_up",
-      "1 while the last sampling pass finished within two sample intervals.",
-      MetricType::Gauge);
-  Add(up, {},
-      SamplingCurrent(*snap, ToSeconds(clock_()),
-                      info_.config->sample_interval())
-          ? 1
-          : 0);
-  out.push_back(std::move(up));
-
-  MetricFamily count =
-      Family("leakwatch_containers", "Containers watched, after filters.",
-             MetricType::Gauge);
-  Add(count, {}, static_cast<double>(snap->containers.size()));
-  out.push_back(std::move(count));
-
-  if (snap->passes > 0) {
-    MetricFamily duration =
-        Family("leakwatch_sample_duration_seconds",
-               "Wall time of the last sampling pass.", MetricType::Gauge);
-    Add(duration, {}, snap->pass_duration_seconds);
-    out.push_back(std::move(duration));
-  }
-
-  MetricFamily reload_ok =
-      Family("leakwatch_config_last_reload_successful",
-             "Whether the last configuration reload attempt was successful.",
-             MetricType::Gauge);
-  Add(reload_ok, {}, info_.config->last_reload_successful() ? 1 : 0);
-  out.push_back(std::move(reload_ok));
-  MetricFamily reload_ts =
-      Family("leakwatch_config_last_reload_success_timestamp_seconds",
-             "Timestamp of the last successful configuration reload.",
-             MetricType::Gauge);
-  Add(reload_ts, {}, info_.config->last_reload_success_seconds());
-  out.push_back(std::move(reload_ts));
-  return out;
 }
 
-ProcessCollector::ProcessCollector(std::filesystem::path procfs,
-                                   std::string pid)
-    : procfs_(std::move(procfs)),
-      pid_(std::move(pid)),
-      clock_ticks_(sysconf(_SC_CLK_TCK)),
-      page_size_(sysconf(_SC_PAGESIZE)) {}
+}  // namespace
 
-std::vector<MetricFamily> ProcessCollector::Collect() const {
+std::vector<MetricFamily> ContainerCollector::Collect() const {
+  std::shared_ptr<const Snapshot> snap = box_.Get();
+  // The allow-list in force for this snapshot (a reload changes it).
+  const LabelAllowList allow_list(*snap->label_keys);
+  // Each container's identity labels, built once for all its series.
+  const std::vector<ContainerSnapshot>& containers = snap->containers;
+  Identity identity;
+  identity.reserve(containers.size());
+  for (const ContainerSnapshot& c : containers) {
+    identity.push_back(ContainerLabels(c, allow_list));
+  }
   std::vector<MetricFamily> out;
-  auto stats = ReadProcessStats(procfs_, pid_, clock_ticks_, page_size_);
-  if (!stats) return out;
-  auto gauge = [&out](const char* name, const char* help, double v) {
-    MetricFamily f = Family(name, help, MetricType::Gauge);
-    Add(f, {}, v);
-    out.push_back(std::move(f));
-  };
-  MetricFamily cpu = Family("process_cpu_seconds_total",
-                            "Total user and system CPU time spent in seconds.",
-                            MetricType::Counter);
-  Add(cpu, {}, stats->cpu_seconds);
-  out.push_back(std::move(cpu));
-  gauge("process_resident_memory_bytes", "Resident memory size in bytes.",
-        Bytes(stats->resident_bytes));
-  gauge("process_virtual_memory_bytes", "Virtual memory size in bytes.",
-        Bytes(stats->virtual_bytes));
-  gauge("process_start_time_seconds",
-        "Start time of the process since unix epoch in seconds.",
-        stats->start_time_seconds);
-  if (stats->open_fds) {
-    gauge("process_open_fds", "Number of open file descriptors.",
-          static_cast<double>(*stats->open_fds));
-  }
-  if (stats->max_fds) {
-    gauge("process_max_fds", "Maximum number of open file descriptors.",
-          static_cast<double>(*stats->max_fds));
-  }
+  out.reserve(std::size(kContainerSeries) + std::size(kLeakSeries));
+  AddContainerFamilies(containers, identity, out);
+  AddLeakFamilies(containers, identity, *snap->window_labels, out);
   return out;
-}
-
-std::string Render(
-    const std::vector<std::shared_ptr<prometheus::Collectable>>& collectables) {
-  std::vector<MetricFamily> families;
-  for (const auto& c : collectables) {
-    auto more = c->Collect();
-    std::move(more.begin(), more.end(), std::back_inserter(families));
-  }
-  families.erase(
-      std::remove_if(families.begin(), families.end(),
-                     [](const MetricFamily& f) { return f.metric.empty(); }),
-      families.end());
-  std::sort(families.begin(), families.end(),
-            [](const MetricFamily& a, const MetricFamily& b) {
-              return a.name < b.name;
-            });
-  for (MetricFamily& f : families) {
-    for (ClientMetric& m : f.metric) std::sort(m.label.begin(), m.label.end());
-    std::stable_sort(f.metric.begin(), f.metric.end(),
-                     [](const ClientMetric& a, const ClientMetric& b) {
-                       return a.label < b.label;
-                     });
-  }
-  std::ostringstream out;
-  prometheus::TextSerializer().Serialize(out, families);
-  return out.str();
 }
 
 }  // namespace leakwatch::exporter::detail

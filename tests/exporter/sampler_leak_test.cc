@@ -10,8 +10,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "exporter/detail/collector.h"
-#include "exporter/detail/process_metrics.h"
+#include "exporter/detail/collectors.h"
 #include "exporter/detail/sampler.h"
 #include "log/log.h"
 #include "tests/exporter/v2_tree.h"
@@ -100,7 +99,8 @@ class SamplerLeak : public ::testing::Test {
 
   std::string Scrape() {
     std::vector<std::shared_ptr<prometheus::Collectable>> c = {
-        std::make_shared<SnapshotCollector>(box_, ExporterInfo{}, Clock())};
+        std::make_shared<ContainerCollector>(box_),
+        std::make_shared<ExporterCollector>(box_, ExporterInfo{}, Clock())};
     return Render(c);
   }
 
@@ -226,15 +226,6 @@ TEST_F(SamplerLeak, AReloadAppliesNewThresholds) {
   EXPECT_EQ(Value(text, kSuspected, 'a', "2m"), 0.0) << text;
   EXPECT_EQ(Value(text, kScore, 'a', "2m"), 0.0);
   EXPECT_TRUE(Value(text, kSlope, 'a', "2m").has_value());
-}
-
-TEST(HostMemory, ReadsMemTotalThroughTheProcRoot) {
-  auto m = ReadHostMemory(LEAKWATCH_FIXTURES_DIR "/proc");
-  ASSERT_TRUE(m.has_value()) << m.error().message;
-  EXPECT_EQ(*m, 4028436u * 1024);
-  auto missing = ReadHostMemory(LEAKWATCH_FIXTURES_DIR "/proc/4242");
-  ASSERT_FALSE(missing.has_value());
-  EXPECT_THAT(missing.error().message, HasSubstr("meminfo"));
 }
 
 }  // namespace
