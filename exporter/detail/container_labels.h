@@ -1,6 +1,6 @@
 // The labels a container's series carry beyond `id`: what the runtime knows
 // (name, image, compose project and service) and the allow-listed container
-// labels, as shared/CONTRACTS.md names them.
+// labels, as docs/interface.md names them.
 #pragma once
 
 #include <prometheus/client_metric.h>

@@ -1,5 +1,5 @@
-// What a container runtime (Docker, issue 5) knows about a container beyond
-// its cgroup: the names people search by.
+// What a container runtime (Docker) knows about a container beyond its
+// cgroup: the names people search by.
 #pragma once
 
 #include <cstdint>
