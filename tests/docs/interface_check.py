@@ -17,7 +17,8 @@ The interface is read from places that cannot drift from the code:
 - metric families, their types and labels from tests/golden/*.prom and the
   running daemon's /metrics;
 - the JSON API's paths from the endpoint table of docs/api.md;
-- the keys of `leakwatch analyze`'s JSON output, from a run on a small CSV.
+- the keys of `leakwatch analyze`'s JSON output and of its --explain lines,
+  from a run on a small CSV.
 
 Each must be in docs/interface.md with the same default, variable, YAML key,
 reload behaviour, type and labels; and every flag, variable, metric and API
@@ -287,13 +288,18 @@ def api_paths(api_md):
 
 
 def analyze_keys(binary, tmp):
+    """The keys of analyze's JSON output, and of its --explain lines."""
     csv = os.path.join(tmp, "trace.csv")
     with open(csv, "w") as f:
-        f.write("time,working_set\n" + "".join("%d,%d\n" % (5 * i, 1000 + i) for i in range(20)))
-    p = run([binary, "analyze", "--format", "json", csv])
-    if p.returncode != 0 or not p.stdout.strip():
-        raise RuntimeError("leakwatch analyze on %s exits %d: %s" % (csv, p.returncode, p.stderr))
-    return list(json.loads(p.stdout.splitlines()[0]).keys())
+        # Two minutes at 5 s: a 15m window's bucket (1/32 of it) closes
+        # several times, so --explain has evaluations to print.
+        f.write("time,working_set\n" + "".join("%d,%d\n" % (5 * i, 1000 + i) for i in range(24)))
+    p = run([binary, "analyze", "--format", "json", "--explain", csv])
+    if p.returncode != 0 or not p.stdout.strip() or not p.stderr.strip():
+        raise RuntimeError("leakwatch analyze --explain on %s exits %d: %s"
+                           % (csv, p.returncode, p.stderr))
+    return (list(json.loads(p.stdout.splitlines()[0]).keys()),
+            set(json.loads(p.stderr.splitlines()[0]).keys()))
 
 
 # ---------------------------------------------------------------- the page
@@ -491,7 +497,7 @@ def check_names(main, planned, help_options, analyze_options, families, endpoint
         problem("%s exists now: move it from \"%s\" into the page" % (name, PLANNED_HEADING))
 
 
-def check_analyze(page, analyze_options, keys):
+def check_analyze(page, analyze_options, keys, explain_keys):
     rows = {first_code(r.get("flag", "")): r for r in table_rows(page, "flag", "default")}
     for flag, option in sorted(analyze_options.items()):
         row = rows.get(flag)
@@ -503,6 +509,11 @@ def check_analyze(page, analyze_options, keys):
     for flag in sorted(set(rows) - set(analyze_options)):
         problem("the analyze table documents %s, which leakwatch analyze --help does not list"
                 % flag)
+    if "--explain" in rows:
+        documented = set(code(rows["--explain"].get("meaning", "")))
+        if documented != explain_keys:
+            problem("analyze --explain prints the keys %s; the page's --explain row lists %s"
+                    % (sorted(explain_keys), sorted(documented)))
     example = re.search(r'^\{"series".*\}$', page, re.MULTILINE)
     if not example:
         problem('the page has no example line of analyze\'s JSON output ({"series": ...})')
@@ -568,12 +579,12 @@ def main():
         settable = file_settable(binary, settings, tmp, fill)
         exposition, restart, changed, statuses = run_daemon(binary, settable, tmp, fill,
                                                             http_paths(main_part))
-        keys = analyze_keys(binary, tmp)
+        keys, explain_keys = analyze_keys(binary, tmp)
         families = metric_families(goldens + [(exposition, "/metrics")])
         check_settings(main_part, help_options, settings, settable, restart, changed)
         check_metrics(main_part, families)
         check_names(main_part, planned, help_options, analyze_options, families, endpoints)
-        check_analyze(main_part, analyze_options, keys)
+        check_analyze(main_part, analyze_options, keys, explain_keys)
         check_paths(statuses)
 
     if problems:
