@@ -77,6 +77,10 @@ FOREIGN_COMMAND = re.compile(r"`(?:CC=\S+ CXX=\S+ )?(?:cmake|curl|docker|htpassw
 
 problems = []
 
+# The daemon listens on 127.0.0.1; a proxy from the environment must not
+# stand in between.
+http = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
 
 def problem(message):
     problems.append(message)
@@ -186,8 +190,8 @@ def file_settable(binary, settings, tmp, fill):
     return settable
 
 
-def wait_for(log_path, predicate, what, deadline):
-    while time.time() < deadline:
+def wait_for(daemon, log_path, predicate, what, deadline):
+    while time.time() < deadline and daemon.poll() is None:
         with open(log_path) as f:
             for line in f:
                 fields = log_fields(line)
@@ -195,12 +199,14 @@ def wait_for(log_path, predicate, what, deadline):
                     return fields
         time.sleep(0.05)
     with open(log_path) as f:
-        raise RuntimeError("the daemon did not log %s:\n%s" % (what, f.read()))
+        raise RuntimeError("the daemon did not log %s (%s):\n%s" % (
+            what, "exited %d" % daemon.returncode if daemon.returncode is not None
+            else "timed out", f.read()))
 
 
 def get_status(url):
     try:
-        with urllib.request.urlopen(url, timeout=10) as r:
+        with http.open(url, timeout=10) as r:
             return r.status
     except urllib.error.HTTPError as e:
         return e.code
@@ -225,18 +231,18 @@ def run_daemon(binary, settable, tmp, fill, paths):
                               env=clean_env())
     try:
         deadline = time.time() + 20
-        listening = wait_for(log_path, lambda f: f.get("msg") == "Listening on",
+        listening = wait_for(daemon, log_path, lambda f: f.get("msg") == "Listening on",
                              "\"Listening on\"", deadline)
         base = "http://" + listening["address"]
         telemetry = fill(RELOAD_VALUES["web.telemetry-path"][0])
-        with urllib.request.urlopen(base + telemetry, timeout=10) as r:
+        with http.open(base + telemetry, timeout=10) as r:
             exposition = r.read().decode()
         statuses = {path: get_status(base + path) for path in paths}
         with open(config, "w") as f:
             f.write(yaml_document({k: fill(RELOAD_VALUES[k][1]) for k in keys}))
         daemon.send_signal(signal.SIGHUP)
         done = wait_for(
-            log_path,
+            daemon, log_path,
             lambda f: f.get("msg", "").startswith(("Completed loading", "Error reloading")),
             "the end of the reload", deadline)
         if "err" in done:
