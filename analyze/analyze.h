@@ -1,6 +1,6 @@
 // `leakwatch analyze`: the daemon's leak estimator run offline over
 // recorded samples (CSV, or a Prometheus query_range reply), as specified
-// in shared/CONTRACTS.md.
+// in docs/interface.md.
 #pragma once
 
 #include <iosfwd>

@@ -1,5 +1,5 @@
 // The daemon's configuration: every setting, with the flag names, defaults,
-// environment names and YAML keys of shared/CONTRACTS.md.
+// environment names and YAML keys that docs/interface.md lists.
 //
 // Precedence is flag > environment (LEAKWATCH_*) > file (--config.file) >
 // default, with $DOCKER_HOST counting as a default. The file's keys mirror

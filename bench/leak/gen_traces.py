@@ -3,7 +3,8 @@
 
 Writes one CSV per trace (time,working_set,rss,cache,usage,limit) and
 labels.json: for each file, whether it leaks, the leak's onset (Unix
-seconds) and the pattern. Every pattern of issue 4 is covered, each with
+seconds) and the pattern. Every pattern docs/leak-detection.md describes
+(the leaks and the look-alikes that are not) is covered, each with
 randomised interval (1-15 s), duration (1-8 h), limit, noise and GC
 amplitude. A trace "leaks" exactly when the memory that survives GC (page
 cache excluded) rises at >= 2 % of the limit per hour from the onset to the

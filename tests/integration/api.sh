@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The JSON API (issue 9, docs/api.md) from the real daemon on every fixture
+# The JSON API (docs/api.md) from the real daemon on every fixture
 # tree, with real curl:
 #   1. /api/v1/containers agrees with /metrics container by container
 #      (ids, every memory figure, the limit's absence) and matches

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The page at / in a real browser (issue 9): headless Chromium loads it from
+# The page at / in a real browser: headless Chromium loads it from
 # the real daemon over a copy of the v2 fixture tree in which one container
 # leaks (anonymous memory rising 4 MiB/s under a GC sawtooth) and one fills
 # its page cache, with Docker's names from the fake Engine API
