@@ -34,7 +34,7 @@ Getenv Env(std::map<std::string, std::string> vars) {
 Result<Config> Load(std::vector<std::string> args,
                     std::map<std::string, std::string> env = {}) {
   auto r = Parse(args, Env(std::move(env)));
-  if (!r) return tl::unexpected(r.error());
+  if (!r) return PassOn(r.error());
   if (!std::holds_alternative<Config>(*r)) {
     return MakeError(ErrorCode::kInvalid, "not a config");
   }
