@@ -1,6 +1,7 @@
 #include "docker-api/detail/decode.h"
 
 #include <charconv>
+#include <chrono>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
@@ -120,17 +121,6 @@ bool ParseInt(std::string_view text, T& out) {
   return ec == std::errc() && ptr == text.data() + text.size();
 }
 
-// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
-// days_from_civil).
-std::int64_t DaysFromCivil(std::int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
-}
-
 // The systemd driver expands a slice name into its ancestors:
 // "a-b-c.slice" lives at /a.slice/a-b.slice/a-b-c.slice.
 std::string ExpandSlice(std::string_view slice) {
@@ -226,6 +216,9 @@ Result<std::vector<std::string>> DecodeList(std::string_view body) {
 }
 
 Result<std::optional<double>> ParseTime(std::string_view text) {
+  using std::chrono::hours, std::chrono::minutes, std::chrono::seconds,
+      std::chrono::sys_days, std::chrono::sys_seconds,
+      std::chrono::year_month_day;
   auto bad = [&] {
     return MakeError(
         ErrorCode::kParse,
@@ -237,17 +230,23 @@ Result<std::optional<double>> ParseTime(std::string_view text) {
       text[16] != ':') {
     return bad();
   }
-  std::int64_t year = 0;
+  int year = 0;
   unsigned month = 0, day = 0, hour = 0, minute = 0, second = 0;
   if (!ParseInt(text.substr(0, 4), year) ||
       !ParseInt(text.substr(5, 2), month) ||
       !ParseInt(text.substr(8, 2), day) ||
       !ParseInt(text.substr(11, 2), hour) ||
       !ParseInt(text.substr(14, 2), minute) ||
-      !ParseInt(text.substr(17, 2), second) || month < 1 || month > 12 ||
-      day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) {
+      !ParseInt(text.substr(17, 2), second) || hour > 23 || minute > 59 ||
+      second > 60) {
     return bad();
   }
+  // The month must be 1..12 and the day 1..31, but the day is not checked
+  // against the month's length (date.ok() would): sys_days counts the 30th
+  // of February as the 2nd of March. Go never writes such a day.
+  const year_month_day date{std::chrono::year(year), std::chrono::month(month),
+                            std::chrono::day(day)};
+  if (!date.month().ok() || !date.day().ok()) return bad();
   std::size_t pos = 19;
   double fraction = 0;
   if (pos < text.size() && text[pos] == '.') {
@@ -261,26 +260,27 @@ Result<std::optional<double>> ParseTime(std::string_view text) {
     }
     if (pos == start) return bad();
   }
-  std::int64_t offset = 0;
+  minutes offset{0};
   const std::string_view zone = text.substr(pos);
   if (zone == "Z" || zone == "z") {
-    offset = 0;
+    offset = minutes(0);
   } else if (zone.size() == 6 && (zone[0] == '+' || zone[0] == '-') &&
              zone[3] == ':') {
     unsigned oh = 0, om = 0;
     if (!ParseInt(zone.substr(1, 2), oh) || !ParseInt(zone.substr(4, 2), om)) {
       return bad();
     }
-    offset = (zone[0] == '+' ? 1 : -1) *
-             static_cast<std::int64_t>(oh * 3600 + om * 60);
+    offset = hours(oh) + minutes(om);
+    if (zone[0] == '-') offset = -offset;
   } else {
     return bad();
   }
   // Go's zero time.Time, which Docker writes for "never".
   if (year <= 1) return std::optional<double>();
-  const std::int64_t seconds = DaysFromCivil(year, month, day) * 86400 +
-                               hour * 3600 + minute * 60 + second - offset;
-  return std::optional<double>(static_cast<double>(seconds) + fraction);
+  const sys_seconds utc =
+      sys_days(date) + hours(hour) + minutes(minute) + seconds(second) - offset;
+  return std::optional<double>(
+      static_cast<double>(utc.time_since_epoch().count()) + fraction);
 }
 
 std::string CgroupPath(const DaemonInfo& info, std::string_view cgroup_parent,
