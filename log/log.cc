@@ -1,11 +1,12 @@
 #include "log/log.h"
 
+#include <fmt/chrono.h>
+#include <fmt/format.h>
 #include <spdlog/logger.h>
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 
 #include <chrono>
-#include <ctime>
 #include <nlohmann/json.hpp>
 
 namespace leakwatch::log {
@@ -140,16 +141,12 @@ Result<Format> ParseFormat(std::string_view text) {
 std::string_view LevelName(Level level) { return SpdName(ToSpd(level)); }
 
 std::string RenderTimestamp(std::chrono::system_clock::time_point time) {
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                time.time_since_epoch())
-                .count();
-  std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[40];
-  std::size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  std::snprintf(buf + n, sizeof buf - n, ".%03dZ", static_cast<int>(ms % 1000));
-  return buf;
+  using std::chrono::floor, std::chrono::milliseconds, std::chrono::seconds;
+  const auto second = floor<seconds>(time);
+  const auto ms = floor<milliseconds>(time) - second;
+  // fmt 9 formats a time_point in local time; fmt::gmtime gives UTC.
+  return fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03}Z", fmt::gmtime(second),
+                     ms.count());
 }
 
 std::string RenderFields(Format format, std::string_view msg,
