@@ -71,10 +71,10 @@ std::vector<std::string_view> SplitCsv(std::string_view line) {
   }
 }
 
-Error Malformed(const std::string& file, std::size_t line,
-                const std::string& why) {
-  return Error{ErrorCode::kParse,
-               file + ":" + std::to_string(line) + ": " + why};
+Unexpected Malformed(const std::string& file, std::size_t line,
+                     const std::string& why) {
+  return MakeError(ErrorCode::kParse,
+                   file + ":" + std::to_string(line) + ": " + why);
 }
 
 // CSV with a header row: Unix seconds first, then named value columns.
@@ -95,9 +95,9 @@ Result<std::vector<Series>> ParseCsv(const std::string& file,
     if (!have_header) {
       have_header = true;
       if (cells.size() < 2) {
-        return tl::unexpected(Malformed(
+        return Malformed(
             file, line_no,
-            "the header needs a time column and at least one value column"));
+            "the header needs a time column and at least one value column");
       }
       columns.push_back(kTime);
       std::vector<std::string> unknown;
@@ -116,26 +116,25 @@ Result<std::vector<Series>> ParseCsv(const std::string& file,
           continue;
         }
         if (seen[it->second]) {
-          return tl::unexpected(Malformed(
-              file, line_no, "column \"" + name + "\" appears twice"));
+          return Malformed(file, line_no,
+                           "column \"" + name + "\" appears twice");
         }
         seen[it->second] = true;
         columns.push_back(it->second);
       }
       if (unknown.size() > 1 || (unknown.size() == 1 && seen[kWorkingSet])) {
-        return tl::unexpected(Malformed(
+        return Malformed(
             file, line_no,
             "more than one value column is not working_set, usage, rss, "
             "cache or limit (" +
-                unknown.front() + ", ...)"));
+                unknown.front() + ", ...)");
       }
       continue;
     }
     if (cells.size() != columns.size()) {
-      return tl::unexpected(
-          Malformed(file, line_no,
-                    "expected " + std::to_string(columns.size()) +
-                        " cells, found " + std::to_string(cells.size())));
+      return Malformed(file, line_no,
+                       "expected " + std::to_string(columns.size()) +
+                           " cells, found " + std::to_string(cells.size()));
     }
     Observation o;
     double seconds = 0;
@@ -146,10 +145,9 @@ Result<std::vector<Series>> ParseCsv(const std::string& file,
       // is.
       if (columns[i] != kTime && Trim(cells[i]).empty()) continue;
       if (!ParseNumber(cells[i], v)) {
-        return tl::unexpected(Malformed(file, line_no,
-                                        "cell " + std::to_string(i + 1) +
-                                            " (\"" + Trim(cells[i]) +
-                                            "\") is not a number"));
+        return Malformed(file, line_no,
+                         "cell " + std::to_string(i + 1) + " (\"" +
+                             Trim(cells[i]) + "\") is not a number");
       }
       switch (columns[i]) {
         case kTime:
@@ -176,8 +174,8 @@ Result<std::vector<Series>> ParseCsv(const std::string& file,
     series.samples.push_back(o);
   }
   if (!have_header) {
-    return tl::unexpected(Malformed(file, std::max<std::size_t>(line_no, 1),
-                                    "empty input: no header row"));
+    return Malformed(file, std::max<std::size_t>(line_no, 1),
+                     "empty input: no header row");
   }
   return std::vector<Series>{std::move(series)};
 }
@@ -197,14 +195,13 @@ Result<std::vector<Series>> ParseQueryRange(const std::string& file,
   try {
     doc = nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
-    return tl::unexpected(Malformed(file,
-                                    LineOf(text, e.byte > 0 ? e.byte - 1 : 0),
-                                    std::string("invalid JSON: ") + e.what()));
+    return Malformed(file, LineOf(text, e.byte > 0 ? e.byte - 1 : 0),
+                     std::string("invalid JSON: ") + e.what());
   }
   auto bad = [&](const std::string& why) {
     // nlohmann keeps no positions after parsing; the document is usually
     // one line anyway, so line 1 and the JSON path name the spot.
-    return tl::unexpected(Malformed(file, 1, why));
+    return Malformed(file, 1, why);
   };
   if (!doc.is_object() || doc.value("status", "") != "success") {
     return bad("not a successful Prometheus API reply (status != \"success\")");

@@ -35,7 +35,7 @@ bool IsVanished(int err) {
   return err == ENOENT || err == ENODEV || err == ESRCH || err == ENOTDIR;
 }
 
-tl::unexpected<Error> ErrnoError(int err, const std::string& path) {
+Unexpected ErrnoError(int err, const std::string& path) {
   if (IsVanished(err)) {
     return MakeError(ErrorCode::kNotFound,
                      path + ": cgroup removed (" +
@@ -149,12 +149,6 @@ namespace {
 using detail::CgroupFile;
 using detail::FlatKey;
 
-// Re-raises an error from a helper with another value type. Errors stay
-// built through MakeError only.
-tl::unexpected<Error> Forward(Error& error) {
-  return MakeError(error.code, std::move(error.message));
-}
-
 enum class Need { kRequired, kOptional };
 
 // Opens <dir><relative>/<name>. An optional file that is not there gives a
@@ -179,9 +173,9 @@ Result<CgroupFile> OpenFile(const std::filesystem::path& dir,
 Result<std::uint64_t> ReadValue(const CgroupFile& file,
                                 std::span<char> scratch) {
   auto content = file.Read(scratch);
-  if (!content) return Forward(content.error());
+  if (!content) return PassOn(std::move(content.error()));
   auto value = detail::ParseSingleValue(*content, file.path(), false);
-  if (!value) return Forward(value.error());
+  if (!value) return PassOn(std::move(value.error()));
   return **value;
 }
 
@@ -191,9 +185,9 @@ Result<void> ReadKeys(const CgroupFile& file, std::span<char> scratch,
                       std::span<const FlatKey> keys,
                       std::size_t required_count) {
   auto content = file.Read(scratch);
-  if (!content) return Forward(content.error());
+  if (!content) return PassOn(std::move(content.error()));
   auto parsed = detail::ParseFlatKeyed(*content, file.path(), keys);
-  if (!parsed) return Forward(parsed.error());
+  if (!parsed) return PassOn(std::move(parsed.error()));
   for (std::size_t i = 0; i < required_count; ++i) {
     if (!keys[i].value->has_value()) {
       return MakeError(
@@ -224,7 +218,7 @@ Result<std::uint64_t> MicrosToNanos(std::uint64_t usec, const CgroupFile& file,
 Result<void> ContainerReader::Files::ReadMemoryV1(std::span<char> scratch,
                                                   Sample& sample) const {
   auto usage_bytes = ReadValue(usage_, scratch);
-  if (!usage_bytes) return Forward(usage_bytes.error());
+  if (!usage_bytes) return PassOn(std::move(usage_bytes.error()));
   sample.usage_bytes = *usage_bytes;
 
   std::optional<std::uint64_t> rss, cache, inactive_file;
@@ -233,7 +227,7 @@ Result<void> ContainerReader::Files::ReadMemoryV1(std::span<char> scratch,
                                {"total_inactive_file", &inactive_file},
                                {"total_swap", &sample.swap_bytes}};
   if (auto r = ReadKeys(stat_, scratch, stat_keys, 3); !r) {
-    return Forward(r.error());
+    return PassOn(std::move(r.error()));
   }
   sample.rss_bytes = *rss;
   sample.cache_bytes = *cache;
@@ -242,7 +236,7 @@ Result<void> ContainerReader::Files::ReadMemoryV1(std::span<char> scratch,
                                  : 0;
 
   auto limit_bytes = ReadValue(limit_, scratch);
-  if (!limit_bytes) return Forward(limit_bytes.error());
+  if (!limit_bytes) return PassOn(std::move(limit_bytes.error()));
   if (*limit_bytes < detail::kV1UnlimitedThreshold) {
     sample.limit_bytes = *limit_bytes;
   }
@@ -257,14 +251,14 @@ Result<void> ContainerReader::Files::ReadMemoryV1(std::span<char> scratch,
 Result<void> ContainerReader::Files::ReadMemoryV2(std::span<char> scratch,
                                                   Sample& sample) const {
   auto usage_bytes = ReadValue(usage_, scratch);
-  if (!usage_bytes) return Forward(usage_bytes.error());
+  if (!usage_bytes) return PassOn(std::move(usage_bytes.error()));
   sample.usage_bytes = *usage_bytes;
 
   std::optional<std::uint64_t> anon, file, inactive_file;
   const FlatKey stat_keys[] = {
       {"anon", &anon}, {"file", &file}, {"inactive_file", &inactive_file}};
   if (auto r = ReadKeys(stat_, scratch, stat_keys, 3); !r) {
-    return Forward(r.error());
+    return PassOn(std::move(r.error()));
   }
   sample.rss_bytes = *anon;
   sample.cache_bytes = *file;
@@ -273,15 +267,15 @@ Result<void> ContainerReader::Files::ReadMemoryV2(std::span<char> scratch,
                                  : 0;
 
   auto max_content = limit_.Read(scratch);
-  if (!max_content) return Forward(max_content.error());
+  if (!max_content) return PassOn(std::move(max_content.error()));
   auto max = detail::ParseSingleValue(*max_content, limit_.path(), true);
-  if (!max) return Forward(max.error());
+  if (!max) return PassOn(std::move(max.error()));
   sample.limit_bytes = *max;
 
   // memory.swap.current exists only where swap is accounted.
   if (swap_.is_open()) {
     auto swap_bytes = ReadValue(swap_, scratch);
-    if (!swap_bytes) return Forward(swap_bytes.error());
+    if (!swap_bytes) return PassOn(std::move(swap_bytes.error()));
     sample.swap_bytes = *swap_bytes;
   }
 
@@ -296,7 +290,7 @@ Result<void> ContainerReader::Files::ReadCpu(std::span<char> scratch,
                                              Sample& sample) const {
   if (cpuacct_usage_.is_open()) {
     auto usage_ns = ReadValue(cpuacct_usage_, scratch);
-    if (!usage_ns) return Forward(usage_ns.error());
+    if (!usage_ns) return PassOn(std::move(usage_ns.error()));
     sample.cpu_usage_ns = *usage_ns;
   }
   if (!cpu_stat_.is_open()) return {};
@@ -308,16 +302,16 @@ Result<void> ContainerReader::Files::ReadCpu(std::span<char> scratch,
   const FlatKey keys[] = {{"usage_usec", &usage_usec},
                           {"throttled_usec", &throttled_usec}};
   if (auto r = ReadKeys(cpu_stat_, scratch, keys, 1); !r) {
-    return Forward(r.error());
+    return PassOn(std::move(r.error()));
   }
   if (!cpuacct_usage_.is_open()) {
     auto ns = MicrosToNanos(*usage_usec, cpu_stat_, "usage_usec");
-    if (!ns) return Forward(ns.error());
+    if (!ns) return PassOn(std::move(ns.error()));
     sample.cpu_usage_ns = *ns;
   }
   if (throttled_usec) {
     auto ns = MicrosToNanos(*throttled_usec, cpu_stat_, "throttled_usec");
-    if (!ns) return Forward(ns.error());
+    if (!ns) return PassOn(std::move(ns.error()));
     sample.cpu_throttled_ns = *ns;
   }
   return {};
@@ -334,7 +328,7 @@ Result<void> ContainerReader::Files::ReadPressure(std::span<char> scratch,
   auto content = pressure_.Read(scratch);
   if (!content) return {};
   auto psi = detail::ParsePressure(*content, pressure_.path());
-  if (!psi) return Forward(psi.error());
+  if (!psi) return PassOn(std::move(psi.error()));
   sample.psi_memory_some_us = psi->some_total_us;
   sample.psi_memory_full_us = psi->full_total_us;
   return {};
@@ -361,7 +355,7 @@ Result<ContainerReader> ContainerReader::Open(const Layout& layout,
   auto open_into = [path](CgroupFile& target, const std::filesystem::path& dir,
                           std::string_view name, Need need) -> Result<void> {
     auto opened = OpenFile(dir, path, name, need);
-    if (!opened) return Forward(opened.error());
+    if (!opened) return PassOn(std::move(opened.error()));
     target = std::move(*opened);
     return {};
   };
@@ -375,7 +369,7 @@ Result<ContainerReader> ContainerReader::Open(const Layout& layout,
   };
   for (const auto& [file, name] : memory_files) {
     auto r = open_into(*file, layout.memory.dir, name, Need::kRequired);
-    if (!r) return Forward(r.error());
+    if (!r) return PassOn(std::move(r.error()));
   }
 
   files->check_unlinked_ = !files->usage_.OnCgroupFs();
@@ -400,7 +394,7 @@ Result<ContainerReader> ContainerReader::Open(const Layout& layout,
     r = open_into(files->pressure_, layout.unified, "memory.pressure",
                   Need::kOptional);
   }
-  if (!r) return Forward(r.error());
+  if (!r) return PassOn(std::move(r.error()));
   return ContainerReader(std::move(files));
 }
 
@@ -414,12 +408,12 @@ Result<Sample> ContainerReader::Read(std::span<char> scratch) {
   auto memory = files.memory_version_ == Version::kV1
                     ? files.ReadMemoryV1(scratch, sample)
                     : files.ReadMemoryV2(scratch, sample);
-  if (!memory) return Forward(memory.error());
+  if (!memory) return PassOn(std::move(memory.error()));
   if (auto cpu = files.ReadCpu(scratch, sample); !cpu) {
-    return Forward(cpu.error());
+    return PassOn(std::move(cpu.error()));
   }
   if (auto psi = files.ReadPressure(scratch, sample); !psi) {
-    return Forward(psi.error());
+    return PassOn(std::move(psi.error()));
   }
   return sample;
 }

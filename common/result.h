@@ -40,15 +40,18 @@ struct Error {
 template <typename T>
 using Result = tl::expected<T, Error>;
 
-// Passes an error on, unchanged, from a Result of another type:
-// `if (!r) return PassOn(r.error());`. With MakeError, the one place that
-// spells tl::unexpected.
-inline tl::unexpected<Error> PassOn(Error error) {
-  return tl::unexpected<Error>(std::move(error));
-}
+// What MakeError and PassOn return: it converts to a failed Result<T> of
+// any T. A helper that builds errors for its callers (a parser's "line N:"
+// prefix) returns it too, so no file but this one names tl::unexpected.
+using Unexpected = tl::unexpected<Error>;
+
+// Passes an existing error on, unchanged: from a Result of another type,
+// `if (!r) return PassOn(r.error());`, or an Error kept as a plain value.
+// A message that gains context is a new error, made with MakeError.
+inline Unexpected PassOn(Error error) { return Unexpected(std::move(error)); }
 
 // Makes a new error.
-inline tl::unexpected<Error> MakeError(ErrorCode code, std::string message) {
+inline Unexpected MakeError(ErrorCode code, std::string message) {
   return PassOn(Error{code, std::move(message)});
 }
 

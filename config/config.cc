@@ -75,8 +75,10 @@ struct Setting {
 
 Result<void> Ok() { return {}; }
 
-Error Prefixed(std::string_view where, const Error& e) {
-  return Error{e.code, std::string(where) + ": " + e.message};
+// The error with where it came from (a flag or variable) before its
+// message.
+Unexpected Prefixed(std::string_view where, const Error& e) {
+  return MakeError(e.code, std::string(where) + ": " + e.message);
 }
 
 Result<bool> ParseBool(const std::string& text) {
@@ -179,7 +181,7 @@ Result<void> CheckRegex(const std::string& pattern) {
 
 Result<void> CheckWindow(const std::string& item) {
   auto d = ParseDuration(item);
-  if (!d) return MakeError(d.error().code, d.error().message);
+  if (!d) return PassOn(d.error());
   if (d->count() == 0) {
     return MakeError(ErrorCode::kInvalid, "a window cannot be 0");
   }
@@ -191,7 +193,7 @@ Result<std::vector<Window>> WindowsFrom(const std::vector<std::string>& items) {
   std::set<std::int64_t> seen;
   for (const std::string& item : items) {
     if (auto ok = CheckWindow(item); !ok) {
-      return MakeError(ok.error().code, ok.error().message);
+      return PassOn(ok.error());
     }
     const milliseconds d = *ParseDuration(item);
     if (!seen.insert(d.count()).second) {
@@ -239,7 +241,7 @@ std::vector<Setting> Settings(const std::string& docker_default) {
       "a duration such as 5s",
       [](Config& c, const std::string& v) -> Result<void> {
         auto d = ParseDuration(v);
-        if (!d) return MakeError(d.error().code, d.error().message);
+        if (!d) return PassOn(d.error());
         c.sample_interval = *d;
         return Ok();
       },
@@ -251,7 +253,7 @@ std::vector<Setting> Settings(const std::string& docker_default) {
       std::string(kDefaultWindows), CheckWindow,
       [](Config& c, const std::vector<std::string>& items) -> Result<void> {
         auto w = WindowsFrom(items);
-        if (!w) return MakeError(w.error().code, w.error().message);
+        if (!w) return PassOn(w.error());
         c.leak_windows = std::move(*w);
         return Ok();
       },
@@ -297,7 +299,7 @@ std::vector<Setting> Settings(const std::string& docker_default) {
       "info", "one of debug, info, warn, error",
       [](Config& c, const std::string& v) -> Result<void> {
         auto l = log::ParseLevel(v);
-        if (!l) return MakeError(l.error().code, l.error().message);
+        if (!l) return PassOn(l.error());
         c.log_level = *l;
         return Ok();
       },
@@ -309,7 +311,7 @@ std::vector<Setting> Settings(const std::string& docker_default) {
       "one of logfmt, json",
       [](Config& c, const std::string& v) -> Result<void> {
         auto f = log::ParseFormat(v);
-        if (!f) return MakeError(f.error().code, f.error().message);
+        if (!f) return PassOn(f.error());
         c.log_format = *f;
         return Ok();
       },
@@ -324,7 +326,7 @@ std::vector<Setting> Settings(const std::string& docker_default) {
       "", "true or false",
       [](Config& c, const std::string& v) -> Result<void> {
         auto b = ParseBool(v);
-        if (!b) return MakeError(b.error().code, b.error().message);
+        if (!b) return PassOn(b.error());
         c.config_check = *b;
         return Ok();
       },
@@ -390,7 +392,7 @@ std::vector<Setting> Settings(const std::string& docker_default) {
       "key=value, key!=value, key (set) or !key (not set)",
       [](const std::string& item) -> Result<void> {
         auto r = ParseLabelRequirement(item);
-        if (!r) return MakeError(r.error().code, r.error().message);
+        if (!r) return PassOn(r.error());
         return Ok();
       }));
   s.back().expected = "a list of label requirements";
@@ -452,7 +454,7 @@ Result<void> ApplyItems(const Setting& s, Config& config,
 Result<void> ApplyFile(const std::vector<Setting>& settings,
                        const std::string& file, Config& config) {
   auto text = detail::ReadWholeFile(file, "config file");
-  if (!text) return MakeError(text.error().code, text.error().message);
+  if (!text) return PassOn(text.error());
   std::vector<detail::Leaf> leaves;
   for (const Setting& s : settings) {
     detail::Leaf leaf;
@@ -467,7 +469,7 @@ Result<void> ApplyFile(const std::vector<Setting>& settings,
     leaves.push_back(std::move(leaf));
   }
   auto tree = detail::ReadYaml(*text, file, leaves);
-  if (!tree) return MakeError(tree.error().code, tree.error().message);
+  if (!tree) return PassOn(tree.error());
 
   const std::filesystem::path dir = std::filesystem::path(file).parent_path();
   for (const Setting& s : settings) {
@@ -599,16 +601,16 @@ Result<Config> Build(const std::vector<Setting>& settings,
   }
   if (!file.empty()) {
     if (auto ok = ApplyFile(settings, file, config); !ok) {
-      return MakeError(ok.error().code, ok.error().message);
+      return PassOn(ok.error());
     }
   }
   for (const Override& o : origin.overrides) {
     const Setting* s = Find(settings, o.key);
     if (s == nullptr) continue;
     auto items = ItemsOf(*s, o.value);
-    if (!items) return tl::unexpected(Prefixed(o.origin, items.error()));
+    if (!items) return Prefixed(o.origin, items.error());
     if (auto ok = ApplyItems(*s, config, *items); !ok) {
-      return tl::unexpected(Prefixed(o.origin, ok.error()));
+      return Prefixed(o.origin, ok.error());
     }
     config.origin.file_locations.erase(o.key);
   }
@@ -826,7 +828,7 @@ Result<Command> Parse(const std::vector<std::string>& args,
     }
   }
   auto config = Build(settings, origin);
-  if (!config) return tl::unexpected(config.error());
+  if (!config) return PassOn(config.error());
   return std::move(*config);
 }
 

@@ -147,9 +147,9 @@ bool IsBcryptHash(const std::string& hash) {
 
 Result<WebConfig> LoadWebConfig(const std::string& path) {
   auto text = detail::ReadWholeFile(path, "web config file");
-  if (!text) return MakeError(text.error().code, text.error().message);
+  if (!text) return PassOn(text.error());
   auto tree = detail::ReadYaml(*text, path, Leaves());
-  if (!tree) return MakeError(tree.error().code, tree.error().message);
+  if (!tree) return PassOn(tree.error());
 
   WebConfig web;
   web.path = path;
@@ -185,7 +185,7 @@ Result<WebConfig> LoadWebConfig(const std::string& path) {
   text_field("client_ca", tls.client_ca, false);
   if (const detail::Item* i = item("tls_server_config.client_auth_type")) {
     auto auth = OneOf(*i, "tls_server_config.client_auth_type", kClientAuth);
-    if (!auth) return tl::unexpected(auth.error());
+    if (!auth) return PassOn(auth.error());
     tls.client_auth = *auth;
     tls_enabled = true;
   }
@@ -194,7 +194,7 @@ Result<WebConfig> LoadWebConfig(const std::string& path) {
     const std::string key = std::string(kTls) + name;
     if (const detail::Item* i = item(key)) {
       auto version = OneOf(*i, key, kVersions);
-      if (!version) return tl::unexpected(version.error());
+      if (!version) return PassOn(version.error());
       *field = *version;
     }
   }
@@ -209,14 +209,14 @@ Result<WebConfig> LoadWebConfig(const std::string& path) {
   if (const detail::Item* i =
           item("tls_server_config.prefer_server_cipher_suites")) {
     auto b = YamlBool(*i, "tls_server_config.prefer_server_cipher_suites");
-    if (!b) return tl::unexpected(b.error());
+    if (!b) return PassOn(b.error());
     tls.prefer_server_cipher_suites = *b;
   }
   if (const detail::Item* i = item("http_server_config.http2")) {
     // leakwatch speaks HTTP/1.1 only; either value is accepted, as a file
     // written for another exporter should load unchanged.
     auto b = YamlBool(*i, "http_server_config.http2");
-    if (!b) return tl::unexpected(b.error());
+    if (!b) return PassOn(b.error());
   }
 
   if (tls_enabled) {

@@ -161,7 +161,7 @@ class Walker {
                            ": the top level must be a mapping of sections (" +
                            Join(Keys(root_)) + "), not " + ShapeName(root));
     }
-    if (auto e = Section(root, root_, ""); e) return tl::unexpected(*e);
+    if (auto e = Section(root, root_, ""); e) return PassOn(*e);
     return std::move(tree_);
   }
 
@@ -343,13 +343,13 @@ Result<Tree> ReadYaml(std::string_view text, const std::string& file,
   try {
     root = YAML::Load(std::string(text));
   } catch (const YAML::Exception& e) {
-    return tl::unexpected(SyntaxError(text, file, e));
+    return PassOn(SyntaxError(text, file, e));
   }
   try {
     return Walker(file, leaves).Walk(root);
   } catch (const YAML::Exception& e) {
     // Not expected once the document parsed; kept at the module edge.
-    return tl::unexpected(Invalid(Where(file, e.mark), e.msg));
+    return PassOn(Invalid(Where(file, e.mark), e.msg));
   }
 }
 

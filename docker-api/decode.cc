@@ -1,6 +1,7 @@
 #include "docker-api/detail/decode.h"
 
 #include <charconv>
+#include <chrono>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
@@ -52,8 +53,8 @@ Result<json> Parse(std::string_view text, std::string_view what) {
   return doc;
 }
 
-tl::unexpected<Error> FieldError(std::string_view what, std::string_view field,
-                                 std::string_view problem) {
+Unexpected FieldError(std::string_view what, std::string_view field,
+                      std::string_view problem) {
   return MakeError(ErrorCode::kParse, std::string(what) + ": " +
                                           std::string(field) + " " +
                                           std::string(problem));
@@ -120,17 +121,6 @@ bool ParseInt(std::string_view text, T& out) {
   return ec == std::errc() && ptr == text.data() + text.size();
 }
 
-// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
-// days_from_civil).
-std::int64_t DaysFromCivil(std::int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
-}
-
 // The systemd driver expands a slice name into its ancestors:
 // "a-b-c.slice" lives at /a.slice/a-b.slice/a-b-c.slice.
 std::string ExpandSlice(std::string_view slice) {
@@ -185,24 +175,24 @@ Result<ApiVersion> Negotiate(ApiVersion daemon) {
 Result<ApiVersion> DecodeVersion(std::string_view body) {
   constexpr std::string_view kWhat = "/version";
   auto doc = Parse(body, kWhat);
-  if (!doc) return tl::unexpected(doc.error());
+  if (!doc) return PassOn(doc.error());
   auto v = RequiredString(*doc, "ApiVersion", kWhat);
-  if (!v) return tl::unexpected(v.error());
+  if (!v) return PassOn(v.error());
   return ParseApiVersion(*v);
 }
 
 Result<DaemonInfo> DecodeInfo(std::string_view body) {
   constexpr std::string_view kWhat = "/info";
   auto doc = Parse(body, kWhat);
-  if (!doc) return tl::unexpected(doc.error());
+  if (!doc) return PassOn(doc.error());
   if (!doc->is_object()) return FieldError(kWhat, "reply", "is not an object");
   DaemonInfo info;
   auto driver = OptionalString(*doc, "CgroupDriver", kWhat);
-  if (!driver) return tl::unexpected(driver.error());
+  if (!driver) return PassOn(driver.error());
   if (!driver->empty()) info.cgroup_driver = *driver;
   // CgroupVersion arrived with API 1.40; older daemons only knew v1.
   auto version = OptionalString(*doc, "CgroupVersion", kWhat);
-  if (!version) return tl::unexpected(version.error());
+  if (!version) return PassOn(version.error());
   if (!version->empty()) info.cgroup_version = *version;
   return info;
 }
@@ -210,13 +200,13 @@ Result<DaemonInfo> DecodeInfo(std::string_view body) {
 Result<std::vector<std::string>> DecodeList(std::string_view body) {
   constexpr std::string_view kWhat = "/containers/json";
   auto doc = Parse(body, kWhat);
-  if (!doc) return tl::unexpected(doc.error());
+  if (!doc) return PassOn(doc.error());
   if (!doc->is_array()) return FieldError(kWhat, "reply", "is not an array");
   std::vector<std::string> ids;
   ids.reserve(doc->size());
   for (const json& entry : *doc) {
     auto id = RequiredString(entry, "Id", kWhat);
-    if (!id) return tl::unexpected(id.error());
+    if (!id) return PassOn(id.error());
     if (!IsContainerId(*id)) {
       return FieldError(kWhat, "Id", "is not a 64-hex container ID");
     }
@@ -226,6 +216,9 @@ Result<std::vector<std::string>> DecodeList(std::string_view body) {
 }
 
 Result<std::optional<double>> ParseTime(std::string_view text) {
+  using std::chrono::hours, std::chrono::minutes, std::chrono::seconds,
+      std::chrono::sys_days, std::chrono::sys_seconds,
+      std::chrono::year_month_day;
   auto bad = [&] {
     return MakeError(
         ErrorCode::kParse,
@@ -237,17 +230,23 @@ Result<std::optional<double>> ParseTime(std::string_view text) {
       text[16] != ':') {
     return bad();
   }
-  std::int64_t year = 0;
+  int year = 0;
   unsigned month = 0, day = 0, hour = 0, minute = 0, second = 0;
   if (!ParseInt(text.substr(0, 4), year) ||
       !ParseInt(text.substr(5, 2), month) ||
       !ParseInt(text.substr(8, 2), day) ||
       !ParseInt(text.substr(11, 2), hour) ||
       !ParseInt(text.substr(14, 2), minute) ||
-      !ParseInt(text.substr(17, 2), second) || month < 1 || month > 12 ||
-      day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) {
+      !ParseInt(text.substr(17, 2), second) || hour > 23 || minute > 59 ||
+      second > 60) {
     return bad();
   }
+  // The month must be 1..12 and the day 1..31, but the day is not checked
+  // against the month's length (date.ok() would): sys_days counts the 30th
+  // of February as the 2nd of March. Go never writes such a day.
+  const year_month_day date{std::chrono::year(year), std::chrono::month(month),
+                            std::chrono::day(day)};
+  if (!date.month().ok() || !date.day().ok()) return bad();
   std::size_t pos = 19;
   double fraction = 0;
   if (pos < text.size() && text[pos] == '.') {
@@ -261,26 +260,27 @@ Result<std::optional<double>> ParseTime(std::string_view text) {
     }
     if (pos == start) return bad();
   }
-  std::int64_t offset = 0;
+  minutes offset{0};
   const std::string_view zone = text.substr(pos);
   if (zone == "Z" || zone == "z") {
-    offset = 0;
+    offset = minutes(0);
   } else if (zone.size() == 6 && (zone[0] == '+' || zone[0] == '-') &&
              zone[3] == ':') {
     unsigned oh = 0, om = 0;
     if (!ParseInt(zone.substr(1, 2), oh) || !ParseInt(zone.substr(4, 2), om)) {
       return bad();
     }
-    offset = (zone[0] == '+' ? 1 : -1) *
-             static_cast<std::int64_t>(oh * 3600 + om * 60);
+    offset = hours(oh) + minutes(om);
+    if (zone[0] == '-') offset = -offset;
   } else {
     return bad();
   }
   // Go's zero time.Time, which Docker writes for "never".
   if (year <= 1) return std::optional<double>();
-  const std::int64_t seconds = DaysFromCivil(year, month, day) * 86400 +
-                               hour * 3600 + minute * 60 + second - offset;
-  return std::optional<double>(static_cast<double>(seconds) + fraction);
+  const sys_seconds utc =
+      sys_days(date) + hours(hour) + minutes(minute) + seconds(second) - offset;
+  return std::optional<double>(
+      static_cast<double>(utc.time_since_epoch().count()) + fraction);
 }
 
 std::string CgroupPath(const DaemonInfo& info, std::string_view cgroup_parent,
@@ -301,25 +301,25 @@ std::string CgroupPath(const DaemonInfo& info, std::string_view cgroup_parent,
 Result<Container> DecodeInspect(std::string_view body, const DaemonInfo& info) {
   constexpr std::string_view kWhat = "/containers/{id}/json";
   auto doc = Parse(body, kWhat);
-  if (!doc) return tl::unexpected(doc.error());
+  if (!doc) return PassOn(doc.error());
   if (!doc->is_object()) return FieldError(kWhat, "reply", "is not an object");
   Container c;
 
   auto id = RequiredString(*doc, "Id", kWhat);
-  if (!id) return tl::unexpected(id.error());
+  if (!id) return PassOn(id.error());
   if (!IsContainerId(*id)) {
     return FieldError(kWhat, "Id", "is not a 64-hex container ID");
   }
   c.id = std::move(*id);
 
   auto name = RequiredString(*doc, "Name", kWhat);
-  if (!name) return tl::unexpected(name.error());
+  if (!name) return PassOn(name.error());
   c.name = name->starts_with('/') ? name->substr(1) : *name;
 
   auto config = RequiredObject(*doc, "Config", kWhat);
-  if (!config) return tl::unexpected(config.error());
+  if (!config) return PassOn(config.error());
   auto image = RequiredString(**config, "Image", kWhat);
-  if (!image) return tl::unexpected(image.error());
+  if (!image) return PassOn(image.error());
   c.image = std::move(*image);
   if (const json* labels = Member(**config, "Labels")) {
     if (!labels->is_object()) {
@@ -342,12 +342,12 @@ Result<Container> DecodeInspect(std::string_view body, const DaemonInfo& info) {
   }
 
   auto state = RequiredObject(*doc, "State", kWhat);
-  if (!state) return tl::unexpected(state.error());
+  if (!state) return PassOn(state.error());
   auto status = RequiredString(**state, "Status", kWhat);
-  if (!status) return tl::unexpected(status.error());
+  if (!status) return PassOn(status.error());
   c.state = std::move(*status);
   auto started = OptionalString(**state, "StartedAt", kWhat);
-  if (!started) return tl::unexpected(started.error());
+  if (!started) return PassOn(started.error());
   if (!started->empty()) {
     auto t = ParseTime(*started);
     if (!t) return FieldError(kWhat, "State.StartedAt", t.error().message);
@@ -367,10 +367,10 @@ Result<Container> DecodeInspect(std::string_view body, const DaemonInfo& info) {
       return FieldError(kWhat, "HostConfig", "is not an object");
     }
     auto memory = OptionalUnsigned(*host, "Memory", kWhat);
-    if (!memory) return tl::unexpected(memory.error());
+    if (!memory) return PassOn(memory.error());
     if (*memory && **memory > 0) c.memory_limit_bytes = *memory;
     auto parent = OptionalString(*host, "CgroupParent", kWhat);
-    if (!parent) return tl::unexpected(parent.error());
+    if (!parent) return PassOn(parent.error());
     cgroup_parent = std::move(*parent);
   }
   c.cgroup_path = CgroupPath(info, cgroup_parent, c.id);
@@ -380,29 +380,29 @@ Result<Container> DecodeInspect(std::string_view body, const DaemonInfo& info) {
 Result<Event> DecodeEvent(std::string_view line) {
   constexpr std::string_view kWhat = "/events";
   auto doc = Parse(line, kWhat);
-  if (!doc) return tl::unexpected(doc.error());
+  if (!doc) return PassOn(doc.error());
   if (!doc->is_object()) return FieldError(kWhat, "event", "is not an object");
   // API 1.22 added Type/Action/Actor; status/id are the older spelling,
   // kept by dockerd for compatibility.
   auto action = OptionalString(*doc, "Action", kWhat);
-  if (!action) return tl::unexpected(action.error());
+  if (!action) return PassOn(action.error());
   if (action->empty()) {
     action = OptionalString(*doc, "status", kWhat);
-    if (!action) return tl::unexpected(action.error());
+    if (!action) return PassOn(action.error());
   }
   std::string id;
   if (const json* actor = Member(*doc, "Actor")) {
     auto actor_id = OptionalString(*actor, "ID", kWhat);
-    if (!actor_id) return tl::unexpected(actor_id.error());
+    if (!actor_id) return PassOn(actor_id.error());
     id = std::move(*actor_id);
   }
   if (id.empty()) {
     auto old_id = OptionalString(*doc, "id", kWhat);
-    if (!old_id) return tl::unexpected(old_id.error());
+    if (!old_id) return PassOn(old_id.error());
     id = std::move(*old_id);
   }
   auto type = OptionalString(*doc, "Type", kWhat);
-  if (!type) return tl::unexpected(type.error());
+  if (!type) return PassOn(type.error());
 
   Event e;
   if (!type->empty() && *type != "container") return e;  // kOther
@@ -429,7 +429,7 @@ Result<Event> DecodeEvent(std::string_view line) {
 Result<Stats> DecodeStats(std::string_view body) {
   constexpr std::string_view kWhat = "/containers/{id}/stats";
   auto doc = Parse(body, kWhat);
-  if (!doc) return tl::unexpected(doc.error());
+  if (!doc) return PassOn(doc.error());
   if (!doc->is_object()) return FieldError(kWhat, "reply", "is not an object");
   const json* memory = Member(*doc, "memory_stats");
   if (memory != nullptr && !memory->is_object()) {
@@ -438,7 +438,7 @@ Result<Stats> DecodeStats(std::string_view body) {
   auto usage = memory != nullptr
                    ? OptionalUnsigned(*memory, "usage", kWhat)
                    : Result<std::optional<std::uint64_t>>(std::nullopt);
-  if (!usage) return tl::unexpected(usage.error());
+  if (!usage) return PassOn(usage.error());
   if (!*usage) {
     // A stopped container: dockerd answers with empty memory_stats.
     return MakeError(ErrorCode::kNotFound,
@@ -461,7 +461,7 @@ Result<Stats> DecodeStats(std::string_view body) {
   auto inactive = stat(v1 ? "total_inactive_file" : "inactive_file");
   auto swap = stat("total_swap");
   for (const auto* r : {&rss, &cache, &inactive, &swap}) {
-    if (!*r) return tl::unexpected(r->error());
+    if (!*r) return PassOn(r->error());
   }
   s.rss_bytes = rss->value_or(0);
   s.cache_bytes = cache->value_or(0);
@@ -473,12 +473,12 @@ Result<Stats> DecodeStats(std::string_view body) {
   if (const json* cpu = Member(*doc, "cpu_stats")) {
     if (const json* usage_obj = Member(*cpu, "cpu_usage")) {
       auto total = OptionalUnsigned(*usage_obj, "total_usage", kWhat);
-      if (!total) return tl::unexpected(total.error());
+      if (!total) return PassOn(total.error());
       s.cpu_usage_ns = *total;
     }
     if (const json* throttling = Member(*cpu, "throttling_data")) {
       auto throttled = OptionalUnsigned(*throttling, "throttled_time", kWhat);
-      if (!throttled) return tl::unexpected(throttled.error());
+      if (!throttled) return PassOn(throttled.error());
       s.cpu_throttled_ns = *throttled;
     }
   }

@@ -7,7 +7,7 @@ namespace {
 
 constexpr std::uint16_t kDefaultTcpPort = 2375;  // the docker CLI's
 
-tl::unexpected<Error> Invalid(std::string_view host, std::string_view why) {
+Unexpected Invalid(std::string_view host, std::string_view why) {
   return MakeError(ErrorCode::kInvalid, "docker host \"" + std::string(host) +
                                             "\": " + std::string(why));
 }

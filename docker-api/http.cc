@@ -17,8 +17,8 @@ auto WithEc(error_code& ec) {
 }
 
 // Names the step and the target, like Beast's fail(ec, "read").
-tl::unexpected<Error> Fail(std::string_view step, std::string_view target,
-                           const error_code& ec) {
+Unexpected Fail(std::string_view step, std::string_view target,
+                const error_code& ec) {
   if (ec == beast::error::timeout) {
     return MakeError(
         ErrorCode::kUnavailable,
@@ -113,7 +113,7 @@ asio::awaitable<Result<Response>> Get(const Endpoint& endpoint,
   // endless body a byte at a time is cut off as surely as a silent one.
   stream.expires_after(timeout);
   auto connected = co_await Connect(stream, endpoint);
-  if (!connected) co_return tl::unexpected(connected.error());
+  if (!connected) co_return PassOn(connected.error());
 
   error_code ec;
   auto req = MakeRequest(endpoint, target);
@@ -166,7 +166,7 @@ asio::awaitable<Result<void>> LineStream::Open(
   s->target = target;
   s->stream.expires_after(timeout);
   auto connected = co_await Connect(s->stream, endpoint);
-  if (!connected) co_return tl::unexpected(connected.error());
+  if (!connected) co_return PassOn(connected.error());
 
   error_code ec;
   auto req = MakeRequest(endpoint, target);

@@ -32,9 +32,9 @@ asio::awaitable<Result<std::string>> GetBody(const Options& options,
                                              std::size_t max_body) {
   auto response =
       co_await detail::Get(options.endpoint, target, options.timeout, max_body);
-  if (!response) co_return tl::unexpected(response.error());
+  if (!response) co_return PassOn(response.error());
   auto ok = detail::CheckStatus(*response, target);
-  if (!ok) co_return tl::unexpected(ok.error());
+  if (!ok) co_return PassOn(ok.error());
   co_return std::move(response->body);
 }
 
@@ -43,18 +43,18 @@ asio::awaitable<Result<std::string>> GetBody(const Options& options,
 asio::awaitable<Result<ApiVersion>> NegotiateVersion(const Options& options) {
   auto ping = co_await detail::Get(options.endpoint, "/_ping", options.timeout,
                                    detail::kSmallBody);
-  if (!ping) co_return tl::unexpected(ping.error());
+  if (!ping) co_return PassOn(ping.error());
   auto ok = detail::CheckStatus(*ping, "/_ping");
-  if (!ok) co_return tl::unexpected(ok.error());
+  if (!ok) co_return PassOn(ok.error());
   if (!ping->api_version.empty()) {
     auto daemon = detail::ParseApiVersion(ping->api_version);
-    if (!daemon) co_return tl::unexpected(daemon.error());
+    if (!daemon) co_return PassOn(daemon.error());
     co_return detail::Negotiate(*daemon);
   }
   auto body = co_await GetBody(options, "/version", detail::kSmallBody);
-  if (!body) co_return tl::unexpected(body.error());
+  if (!body) co_return PassOn(body.error());
   auto daemon = detail::DecodeVersion(*body);
-  if (!daemon) co_return tl::unexpected(daemon.error());
+  if (!daemon) co_return PassOn(daemon.error());
   co_return detail::Negotiate(*daemon);
 }
 
@@ -62,7 +62,7 @@ asio::awaitable<Result<DaemonInfo>> FetchInfo(const Options& options,
                                               ApiVersion version) {
   auto body = co_await GetBody(options, Versioned(version, "/info"),
                                detail::kInspectBody);
-  if (!body) co_return tl::unexpected(body.error());
+  if (!body) co_return PassOn(body.error());
   co_return detail::DecodeInfo(*body);
 }
 
@@ -73,7 +73,7 @@ asio::awaitable<Result<Container>> Inspect(const Options& options,
   auto body = co_await GetBody(
       options, Versioned(version, "/containers/" + id + "/json"),
       detail::kInspectBody);
-  if (!body) co_return tl::unexpected(body.error());
+  if (!body) co_return PassOn(body.error());
   co_return detail::DecodeInspect(*body, info);
 }
 
@@ -84,16 +84,16 @@ asio::awaitable<Result<std::vector<Container>>> ListAndInspect(
     const Options& options, ApiVersion version, const DaemonInfo& info) {
   auto body = co_await GetBody(options, Versioned(version, "/containers/json"),
                                detail::kListBody);
-  if (!body) co_return tl::unexpected(body.error());
+  if (!body) co_return PassOn(body.error());
   auto ids = detail::DecodeList(*body);
-  if (!ids) co_return tl::unexpected(ids.error());
+  if (!ids) co_return PassOn(ids.error());
   std::vector<Container> out;
   out.reserve(ids->size());
   for (const std::string& id : *ids) {
     auto c = co_await Inspect(options, version, info, id);
     if (!c) {
       if (c.error().code == ErrorCode::kNotFound) continue;
-      co_return tl::unexpected(c.error());
+      co_return PassOn(c.error());
     }
     out.push_back(std::move(*c));
   }
@@ -256,7 +256,7 @@ asio::awaitable<Result<void>> Watcher::Impl::Apply(const detail::Event& event) {
       if (!c) {
         // Removed again before we asked: its destroy event follows.
         if (c.error().code == ErrorCode::kNotFound) co_return Result<void>();
-        co_return tl::unexpected(c.error());
+        co_return PassOn(c.error());
       }
       logger.Debug("Docker container changed", {{"id", c->id},
                                                 {"name", c->name},
@@ -292,7 +292,7 @@ asio::awaitable<void> Watcher::Impl::HealthLoop(std::uint64_t session) {
                                      options.timeout, detail::kSmallBody);
     if (session != generation) co_return;
     Result<void> ok = ping ? detail::CheckStatus(*ping, "/_ping")
-                           : Result<void>(tl::unexpected(ping.error()));
+                           : Result<void>(PassOn(ping.error()));
     if (!ok) {
       health_error =
           Error{ok.error().code, "health check failed: " + ok.error().message};
@@ -315,7 +315,7 @@ asio::awaitable<void> Watcher::Impl::Stats(
   if (*version >= ApiVersion{1, 41}) target += "&one-shot=true";
   auto body = co_await GetBody(options, target, detail::kStatsBody);
   if (!body) {
-    done(tl::unexpected(body.error()));
+    done(PassOn(body.error()));
     co_return;
   }
   done(detail::DecodeStats(*body));
@@ -361,12 +361,12 @@ Result<std::vector<Container>> ListRunning(const Options& options) {
   auto work = [&]() -> asio::awaitable<void> {
     auto version = co_await NegotiateVersion(options);
     if (!version) {
-      result = tl::unexpected(version.error());
+      result = PassOn(version.error());
       co_return;
     }
     auto info = co_await FetchInfo(options, *version);
     if (!info) {
-      result = tl::unexpected(info.error());
+      result = PassOn(info.error());
       co_return;
     }
     result = co_await ListAndInspect(options, *version, *info);

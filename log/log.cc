@@ -1,11 +1,12 @@
 #include "log/log.h"
 
+#include <fmt/chrono.h>
+#include <fmt/format.h>
 #include <spdlog/logger.h>
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 
 #include <chrono>
-#include <ctime>
 #include <nlohmann/json.hpp>
 
 namespace leakwatch::log {
@@ -94,7 +95,7 @@ class LineFormatter final : public spdlog::formatter {
 
   void format(const spdlog::details::log_msg& msg,
               spdlog::memory_buf_t& dest) override {
-    std::string ts = Timestamp(msg.time);
+    std::string ts = RenderTimestamp(msg.time);
     std::string_view level = SpdName(msg.level);
     std::string_view payload(msg.payload.data(), msg.payload.size());
     std::string line;
@@ -114,21 +115,6 @@ class LineFormatter final : public spdlog::formatter {
   }
 
  private:
-  // RFC 3339 in UTC with milliseconds, as Prometheus' own logs.
-  static std::string Timestamp(spdlog::log_clock::time_point t) {
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                  t.time_since_epoch())
-                  .count();
-    std::time_t secs = static_cast<std::time_t>(ms / 1000);
-    std::tm tm{};
-    gmtime_r(&secs, &tm);
-    char buf[40];
-    std::size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-    std::snprintf(buf + n, sizeof buf - n, ".%03dZ",
-                  static_cast<int>(ms % 1000));
-    return buf;
-  }
-
   Format format_;
 };
 
@@ -153,6 +139,15 @@ Result<Format> ParseFormat(std::string_view text) {
 }
 
 std::string_view LevelName(Level level) { return SpdName(ToSpd(level)); }
+
+std::string RenderTimestamp(std::chrono::system_clock::time_point time) {
+  using std::chrono::floor, std::chrono::milliseconds, std::chrono::seconds;
+  const auto second = floor<seconds>(time);
+  const auto ms = floor<milliseconds>(time) - second;
+  // fmt 9 formats a time_point in local time; fmt::gmtime gives UTC.
+  return fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03}Z", fmt::gmtime(second),
+                     ms.count());
+}
 
 std::string RenderFields(Format format, std::string_view msg,
                          std::initializer_list<Field> fields) {

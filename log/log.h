@@ -11,6 +11,7 @@
 // global registry.
 #pragma once
 
+#include <chrono>
 #include <initializer_list>
 #include <memory>
 #include <span>
@@ -85,5 +86,10 @@ std::string RenderFields(Format format, std::string_view msg,
                          std::initializer_list<Field> fields);
 std::string RenderFieldSpan(Format format, std::string_view msg,
                             std::span<const Field> fields);
+
+// Renders the time of an event, the value of ts: RFC 3339 in UTC with
+// milliseconds ("2026-11-24T10:00:00.000Z"), as Prometheus' own logs.
+// Exposed for tests, which cannot set the time of a logged line.
+std::string RenderTimestamp(std::chrono::system_clock::time_point time);
 
 }  // namespace leakwatch::log

@@ -148,6 +148,43 @@ TEST(DockerDecode, ParsesGoTimes) {
   EXPECT_FALSE(ParseTime("2026-11-25T00:12:49").has_value());  // no zone
 }
 
+TEST(DockerDecode, CountsDaysAcrossTheCalendar) {
+  EXPECT_DOUBLE_EQ(**ParseTime("2024-02-29T12:00:00Z"), 1709208000.0);
+  EXPECT_DOUBLE_EQ(**ParseTime("2000-03-01T00:00:00Z"), 951868800.0);
+  // 2100 is not a leap year: February has 28 days.
+  EXPECT_DOUBLE_EQ(**ParseTime("2100-02-28T00:00:00Z"), 4107456000.0);
+  EXPECT_DOUBLE_EQ(**ParseTime("2100-03-01T00:00:00Z"), 4107542400.0);
+  EXPECT_DOUBLE_EQ(**ParseTime("1969-12-31T23:59:59Z"), -1.0);
+  EXPECT_DOUBLE_EQ(**ParseTime("9999-12-31T23:59:59Z"), 253402300799.0);
+  // Only year 1 is Go's zero time; year 2 is a date.
+  EXPECT_DOUBLE_EQ(**ParseTime("0002-01-01T00:00:00Z"), -62104060800.0);
+  // A leap second counts as the first second of the next minute.
+  EXPECT_DOUBLE_EQ(**ParseTime("2016-12-31T23:59:60Z"), 1483228800.0);
+  // The day is checked against 1..31, not against the month's length: the
+  // 30th of February is the 2nd of March. Go never writes one.
+  EXPECT_DOUBLE_EQ(**ParseTime("2026-02-30T00:00:00Z"), 1772409600.0);
+}
+
+TEST(DockerDecode, ParsesOffsetsAndFractions) {
+  EXPECT_DOUBLE_EQ(**ParseTime("2026-11-24T18:42:49-05:30"), 1795565569.0);
+  EXPECT_DOUBLE_EQ(**ParseTime("2026-11-25t00:12:49z"), 1795565569.0);
+  EXPECT_NEAR(**ParseTime("2026-11-25T00:12:49.100510834+01:00"),
+              1795561969.100510834, 1e-6);
+  EXPECT_FALSE(ParseTime("0001-01-01T00:00:00.5+02:00")->has_value());
+}
+
+TEST(DockerDecode, RejectsTimesOutOfRange) {
+  for (const char* bad :
+       {"2026-00-25T00:12:49Z", "2026-11-00T00:12:49Z", "2026-11-32T00:12:49Z",
+        "2026-11-25T24:00:00Z", "2026-11-25T00:60:00Z", "2026-11-25T00:00:61Z",
+        "2026-11-25T00:12:49.Z", "2026-11-25T00:12:49+0200",
+        "2026-11-25T00:12:49+02:xx", "2026-11-25 00:12:49Z"}) {
+    auto t = ParseTime(bad);
+    ASSERT_FALSE(t.has_value()) << bad;
+    EXPECT_THAT(t.error().message, HasSubstr("is not RFC 3339")) << bad;
+  }
+}
+
 TEST(DockerDecode, DecodesEveryRecordedEvent) {
   std::istringstream lines(BodyOf(Fixture("events.http")));
   std::map<Event::Action, int> seen;
