@@ -4,11 +4,15 @@
 #include <cmath>
 #include <map>
 
+#include "estimator/detail/window.h"
+
 namespace leakwatch::estimator {
 namespace {
 
-constexpr std::int64_t kNoBucket = std::numeric_limits<std::int64_t>::min();
-constexpr double kMsPerHour = 3600.0 * 1000.0;
+using detail::Bucket;
+using detail::kNoBucket;
+using detail::Window;
+
 // One-sided 95 % normal quantile, for the Theil–Sen confidence bound.
 constexpr double kZ95 = 1.6449;
 
@@ -36,39 +40,6 @@ double Signal(const Observation& o) {
   }
   return o.working_set;
 }
-
-struct Bucket {
-  std::int64_t index = kNoBucket;
-  double min = 0;
-  double max = 0;
-  std::uint32_t count = 0;
-  // The largest fall over a run of falling samples (a collection), and
-  // the sum and count of absolute steps (the noise level).
-  double max_drop = 0;
-  double abs_steps = 0;
-  double rises = 0;  // the sum of the steps up
-  std::uint32_t steps = 0;
-};
-
-struct Window {
-  std::int64_t window_ms = 0;
-  std::int64_t bucket_ms = 0;
-  std::vector<Bucket> ring;  // the window's buckets plus the open one
-  std::int64_t open = kNoBucket;
-  int above = 0;
-  int below = 0;
-  Verdict verdict;
-
-  void Clear() {
-    for (Bucket& b : ring) b = Bucket{};
-    open = kNoBucket;
-    above = 0;
-    below = 0;
-    std::optional<std::int64_t> first = verdict.first_suspected_at_ms;
-    verdict = Verdict{};
-    verdict.first_suspected_at_ms = first;
-  }
-};
 
 // The median (the upper one of an even count) of v, reordering v; 0 when
 // v is empty.
@@ -114,21 +85,8 @@ struct Estimator::State {
   // Scratch for evaluations, kept to avoid allocating per bucket.
   std::vector<double> t, m, slopes, noise, rise, scratch, seg_min, seg_drop;
 
-  // The shortest and the longest window; nullptr when there are none.
-  const Window* Shortest() const {
-    auto it = std::min_element(windows.begin(), windows.end(),
-                               [](const Window& a, const Window& b) {
-                                 return a.window_ms < b.window_ms;
-                               });
-    return it == windows.end() ? nullptr : &*it;
-  }
-  const Window* Longest() const {
-    auto it = std::max_element(windows.begin(), windows.end(),
-                               [](const Window& a, const Window& b) {
-                                 return a.window_ms < b.window_ms;
-                               });
-    return it == windows.end() ? nullptr : &*it;
-  }
+  const Window* Shortest() const { return detail::Shortest(windows); }
+  const Window* Longest() const { return detail::Longest(windows); }
 
   // Whether any bucket of the longest window fell by `collection` or more.
   bool CollectedWithin(double collection) const {
@@ -164,9 +122,7 @@ struct Estimator::State {
   }
 
   std::int64_t ShortestWindowMs() const {
-    const Window* shortest = Shortest();
-    return shortest == nullptr ? std::numeric_limits<std::int64_t>::max()
-                               : shortest->window_ms;
+    return detail::ShortestWindowMs(windows);
   }
 
   void Evaluate(Window& w, std::int64_t closed, std::int64_t t_ms);
@@ -268,12 +224,8 @@ void Estimator::State::Evaluate(Window& w, std::int64_t closed,
   seg_drop.assign(static_cast<std::size_t>(segments), 0.0);
   noise.clear();
   rise.clear();
-  auto slot = [&](std::int64_t index) -> const Bucket& {
-    return w.ring[static_cast<std::size_t>(
-        ((index % (buckets + 1)) + buckets + 1) % (buckets + 1))];
-  };
   for (std::int64_t index = first; index <= closed; ++index) {
-    const Bucket& b = slot(index);
+    const Bucket& b = w.Slot(index);
     if (b.index == index && b.count > 0) {
       oldest = index;
       break;
@@ -298,7 +250,7 @@ void Estimator::State::Evaluate(Window& w, std::int64_t closed,
   }
   const std::int64_t span = closed - start + 1;
   for (std::int64_t index = start; index <= closed; ++index) {
-    const Bucket& b = slot(index);
+    const Bucket& b = w.Slot(index);
     if (b.index != index || b.count == 0) continue;
     t.push_back((static_cast<double>(index) + 0.5) *
                 static_cast<double>(w.bucket_ms) / 1000.0);
@@ -527,12 +479,11 @@ void Estimator::Update(const Observation& o) {
       // Empty the slots the ring moves over: a gap reads as no samples.
       for (std::int64_t k = std::max(w.open + 1, index - size + 1); k <= index;
            ++k) {
-        w.ring[static_cast<std::size_t>(((k % size) + size) % size)] = Bucket{};
+        w.Slot(k) = Bucket{};
       }
     }
     if (w.open == kNoBucket || index > w.open) w.open = index;
-    Bucket& b =
-        w.ring[static_cast<std::size_t>(((index % size) + size) % size)];
+    Bucket& b = w.Slot(index);
     if (b.index != index) b = Bucket{index, x, x, 0, 0, 0, 0, 0};
     b.min = std::min(b.min, x);
     b.max = std::max(b.max, x);
