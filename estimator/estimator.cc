@@ -4,6 +4,7 @@
 #include <cmath>
 #include <map>
 
+#include "estimator/detail/trend.h"
 #include "estimator/detail/window.h"
 
 namespace leakwatch::estimator {
@@ -11,10 +12,8 @@ namespace {
 
 using detail::Bucket;
 using detail::kNoBucket;
+using detail::MedianInPlace;
 using detail::Window;
-
-// One-sided 95 % normal quantile, for the Theil–Sen confidence bound.
-constexpr double kZ95 = 1.6449;
 
 std::int64_t FloorDiv(std::int64_t a, std::int64_t b) {
   std::int64_t q = a / b;
@@ -39,28 +38,6 @@ double Signal(const Observation& o) {
     return std::max(0.0, o.usage - o.cache);
   }
   return o.working_set;
-}
-
-// The median (the upper one of an even count) of v, reordering v; 0 when
-// v is empty.
-double MedianInPlace(std::vector<double>& v) {
-  if (v.empty()) return 0;
-  auto mid = v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2);
-  std::nth_element(v.begin(), mid, v.end());
-  return *mid;
-}
-
-// The Theil–Sen slope of points [from, to), using scratch for the pairs.
-double MedianSlope(const std::vector<double>& t, const std::vector<double>& m,
-                   std::size_t from, std::size_t to,
-                   std::vector<double>& scratch) {
-  scratch.clear();
-  for (std::size_t i = from; i < to; ++i) {
-    for (std::size_t j = i + 1; j < to; ++j) {
-      scratch.push_back((m[j] - m[i]) / (t[j] - t[i]));
-    }
-  }
-  return MedianInPlace(scratch);
 }
 
 }  // namespace
@@ -158,19 +135,6 @@ struct Estimator::State {
     for (std::size_t i = 0; i < windows.size(); ++i) {
       verdicts[i] = windows[i].verdict;
     }
-  }
-
-  // 1.4826 x the median absolute deviation of the minima (t, m) from the
-  // Theil–Sen line of the given slope through their median; uses scratch.
-  double Scatter(double slope) {
-    const std::size_t n = m.size();
-    scratch.clear();
-    for (std::size_t i = 0; i < n; ++i) scratch.push_back(m[i] - slope * t[i]);
-    const double intercept = MedianInPlace(scratch);
-    for (std::size_t i = 0; i < n; ++i) {
-      scratch[i] = std::abs(m[i] - intercept - slope * t[i]);
-    }
-    return 1.4826 * MedianInPlace(scratch);
   }
 
   // Whether a longer window that judges sees the growth levelling off. A
@@ -311,57 +275,19 @@ void Estimator::State::Evaluate(Window& w, std::int64_t closed,
   const bool collects_at_all = collects_here || CollectedWithin(collection);
   v.troughs_seen = !collects_at_all || every_segment_collects;
 
-  // Theil–Sen: the median of all pairwise slopes, robust to the outliers a
-  // bucket without a GC trough makes. Its lower confidence bound comes
-  // from the rank distribution of Kendall's S (Sen 1968).
-  slopes.clear();
-  for (std::size_t i = 0; i < n; ++i) {
-    for (std::size_t j = i + 1; j < n; ++j) {
-      slopes.push_back((m[j] - m[i]) / (t[j] - t[i]));
-    }
-  }
-  const std::size_t pairs = slopes.size();
-  const double nd = static_cast<double>(n);
-  auto mid = slopes.begin() + static_cast<std::ptrdiff_t>(pairs / 2);
-  std::nth_element(slopes.begin(), mid, slopes.end());
-  const double slope = *mid;
-  const double c = kZ95 * std::sqrt(nd * (nd - 1) * (2 * nd + 5) / 18.0);
-  const double lower_rank = std::floor((static_cast<double>(pairs) - c) / 2.0);
-  double lower = slopes.front();
-  if (lower_rank >= 0) {
-    auto at = slopes.begin() + static_cast<std::ptrdiff_t>(lower_rank);
-    std::nth_element(slopes.begin(), at, mid);
-    lower = *at;
-  } else {
-    lower = *std::min_element(slopes.begin(), mid);
-  }
+  const detail::TheilSen fit = detail::FitTheilSen(t, m, slopes);
+  const double slope = fit.slope;
+  double lower = fit.lower;
 
-  // r² of the least-squares line through the minima.
-  double st = 0, sm = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    st += t[i];
-    sm += m[i];
-  }
-  const double mt = st / nd, mm = sm / nd;
-  double stt = 0, smm = 0, stm = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    stt += (t[i] - mt) * (t[i] - mt);
-    smm += (m[i] - mm) * (m[i] - mm);
-    stm += (t[i] - mt) * (m[i] - mm);
-  }
-  v.r_squared = (stt > 0 && smm > 0) ? Clamp01(stm * stm / (stt * smm)) : 0;
+  v.r_squared = detail::RSquared(t, m);
   v.slope_bytes_per_second = slope;
   // The Theil–Sen line passes through the median of m - slope * t; taken
   // relative to now, so no Unix-time-sized product eats the precision.
   const double now_s = static_cast<double>(t_ms) / 1000.0;
-  scratch.clear();
-  for (std::size_t i = 0; i < n; ++i) {
-    scratch.push_back(m[i] - slope * (t[i] - now_s));
-  }
   // A bucket's minimum on a sloping baseline lies at the bucket's start
   // (at its end when falling), not at its middle where t puts it: the line
   // through the minima runs half a bucket's growth below the baseline.
-  v.baseline_bytes = MedianInPlace(scratch) +
+  v.baseline_bytes = detail::LineValueAt(t, m, slope, now_s, scratch) +
                      slope * static_cast<double>(w.bucket_ms) / 2000.0;
   v.baseline_at_ms = t_ms;
 
@@ -394,14 +320,18 @@ void Estimator::State::Evaluate(Window& w, std::int64_t closed,
   //    the minima before a step up scatter as much as the step is tall, so
   //    a flat stretch cannot pass as growth by chance.
   const double need =
-      std::max(0.3 * share, params.rise_over_scatter * Scatter(slope));
+      std::max(0.3 * share, params.rise_over_scatter *
+                                detail::Scatter(t, m, slope, scratch));
   const double keeps_going = share > 0 ? Reaches(weakest, need) : 0;
   // 3. It is not levelling off: the Theil–Sen slope of the window's second
   //    half is not far below the first half's. A warm-up approaching its
   //    plateau as 1 - exp(-t/tau) has a ratio of exp(-W/2tau); a leak, 1.
   const std::size_t half = n / 2;
-  const double first_half = MedianSlope(t, m, 0, half, slopes);
-  const double second_half = MedianSlope(t, m, half, n, slopes);
+  const std::span<const double> times(t), minima(m);
+  const double first_half =
+      detail::MedianSlope(times.first(half), minima.first(half), slopes);
+  const double second_half =
+      detail::MedianSlope(times.subspan(half), minima.subspan(half), slopes);
   const double not_slowing =
       first_half > 0 ? Reaches(second_half / first_half, params.min_speed_ratio)
                      : (second_half > 0 ? 1.0 : 0.0);
