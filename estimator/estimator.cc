@@ -4,26 +4,19 @@
 #include <cmath>
 #include <map>
 
+#include "estimator/detail/evaluate.h"
+#include "estimator/detail/window.h"
+
 namespace leakwatch::estimator {
 namespace {
 
-constexpr std::int64_t kNoBucket = std::numeric_limits<std::int64_t>::min();
-constexpr double kMsPerHour = 3600.0 * 1000.0;
-// One-sided 95 % normal quantile, for the Theil–Sen confidence bound.
-constexpr double kZ95 = 1.6449;
+using detail::Bucket;
+using detail::kNoBucket;
+using detail::Window;
 
 std::int64_t FloorDiv(std::int64_t a, std::int64_t b) {
   std::int64_t q = a / b;
   return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
-
-double Clamp01(double x) { return std::clamp(x, 0.0, 1.0); }
-
-// 0 at 75 % of the threshold, 0.5 at the threshold, 1 at 125 %: a soft
-// "x reaches thr" whose 0.5 crossing is exactly the hard rule.
-double Reaches(double x, double thr) {
-  if (!(thr > 0)) return 0;
-  return Clamp01(0.5 + (x / thr - 1.0) * 2.0);
 }
 
 // The memory that a leak fills and a garbage collector does not give back:
@@ -35,61 +28,6 @@ double Signal(const Observation& o) {
     return std::max(0.0, o.usage - o.cache);
   }
   return o.working_set;
-}
-
-struct Bucket {
-  std::int64_t index = kNoBucket;
-  double min = 0;
-  double max = 0;
-  std::uint32_t count = 0;
-  // The largest fall over a run of falling samples (a collection), and
-  // the sum and count of absolute steps (the noise level).
-  double max_drop = 0;
-  double abs_steps = 0;
-  double rises = 0;  // the sum of the steps up
-  std::uint32_t steps = 0;
-};
-
-struct Window {
-  std::int64_t window_ms = 0;
-  std::int64_t bucket_ms = 0;
-  std::vector<Bucket> ring;  // the window's buckets plus the open one
-  std::int64_t open = kNoBucket;
-  int above = 0;
-  int below = 0;
-  Verdict verdict;
-
-  void Clear() {
-    for (Bucket& b : ring) b = Bucket{};
-    open = kNoBucket;
-    above = 0;
-    below = 0;
-    std::optional<std::int64_t> first = verdict.first_suspected_at_ms;
-    verdict = Verdict{};
-    verdict.first_suspected_at_ms = first;
-  }
-};
-
-// The median (the upper one of an even count) of v, reordering v; 0 when
-// v is empty.
-double MedianInPlace(std::vector<double>& v) {
-  if (v.empty()) return 0;
-  auto mid = v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2);
-  std::nth_element(v.begin(), mid, v.end());
-  return *mid;
-}
-
-// The Theil–Sen slope of points [from, to), using scratch for the pairs.
-double MedianSlope(const std::vector<double>& t, const std::vector<double>& m,
-                   std::size_t from, std::size_t to,
-                   std::vector<double>& scratch) {
-  scratch.clear();
-  for (std::size_t i = from; i < to; ++i) {
-    for (std::size_t j = i + 1; j < to; ++j) {
-      scratch.push_back((m[j] - m[i]) / (t[j] - t[i]));
-    }
-  }
-  return MedianInPlace(scratch);
 }
 
 }  // namespace
@@ -112,33 +50,9 @@ struct Estimator::State {
   int oom_cycles = 0;
   std::int64_t cycle_start_ms = kNoBucket;
   // Scratch for evaluations, kept to avoid allocating per bucket.
-  std::vector<double> t, m, slopes, noise, rise, scratch, seg_min, seg_drop;
+  detail::WindowMinima minima;
 
-  // The shortest and the longest window; nullptr when there are none.
-  const Window* Shortest() const {
-    auto it = std::min_element(windows.begin(), windows.end(),
-                               [](const Window& a, const Window& b) {
-                                 return a.window_ms < b.window_ms;
-                               });
-    return it == windows.end() ? nullptr : &*it;
-  }
-  const Window* Longest() const {
-    auto it = std::max_element(windows.begin(), windows.end(),
-                               [](const Window& a, const Window& b) {
-                                 return a.window_ms < b.window_ms;
-                               });
-    return it == windows.end() ? nullptr : &*it;
-  }
-
-  // Whether any bucket of the longest window fell by `collection` or more.
-  bool CollectedWithin(double collection) const {
-    const Window* longest = Longest();
-    if (longest == nullptr) return false;
-    return std::any_of(longest->ring.begin(), longest->ring.end(),
-                       [collection](const Bucket& b) {
-                         return b.count > 0 && b.max_drop >= collection;
-                       });
-  }
+  const Window* Shortest() const { return detail::Shortest(windows); }
 
   Window MakeWindow(std::chrono::milliseconds duration) const {
     Window w;
@@ -164,12 +78,13 @@ struct Estimator::State {
   }
 
   std::int64_t ShortestWindowMs() const {
-    const Window* shortest = Shortest();
-    return shortest == nullptr ? std::numeric_limits<std::int64_t>::max()
-                               : shortest->window_ms;
+    return detail::ShortestWindowMs(windows);
   }
 
-  void Evaluate(Window& w, std::int64_t closed, std::int64_t t_ms);
+  // What a window's evaluation reads besides the window.
+  detail::EvaluationContext Context() const {
+    return {params, windows, limit, Scale()};
+  }
 
   // A restart at t_ms, seen in the samples or told by the caller: every
   // window starts over. Killed at the limit after growing into it for at
@@ -204,28 +119,6 @@ struct Estimator::State {
     }
   }
 
-  // 1.4826 x the median absolute deviation of the minima (t, m) from the
-  // Theil–Sen line of the given slope through their median; uses scratch.
-  double Scatter(double slope) {
-    const std::size_t n = m.size();
-    scratch.clear();
-    for (std::size_t i = 0; i < n; ++i) scratch.push_back(m[i] - slope * t[i]);
-    const double intercept = MedianInPlace(scratch);
-    for (std::size_t i = 0; i < n; ++i) {
-      scratch[i] = std::abs(m[i] - intercept - slope * t[i]);
-    }
-    return 1.4826 * MedianInPlace(scratch);
-  }
-
-  // Whether a longer window that judges sees the growth levelling off. A
-  // short window sees a warm-up's tail (or the ramp of a burst) as steady
-  // growth; the longer view shows it slowing, and its word wins.
-  bool LevellingOffOverLonger(const Window& w) const {
-    return std::any_of(windows.begin(), windows.end(), [&w](const Window& o) {
-      return o.window_ms > w.window_ms && o.verdict.ready &&
-             o.verdict.evaluations > 0 && o.verdict.evidence.not_slowing < 0.5;
-    });
-  }
   bool LooksLikeRestart(double x) const;
 };
 
@@ -252,244 +145,6 @@ bool Estimator::State::LooksLikeRestart(double x) const {
   // (The fall is tested first: it is rare, and RecentPeak scans the ring.)
   return std::isfinite(limit) && floor - x > 0.1 * limit &&
          RecentPeak() >= params.oom_fraction * limit;
-}
-
-void Estimator::State::Evaluate(Window& w, std::int64_t closed,
-                                std::int64_t t_ms) {
-  const auto buckets = static_cast<std::int64_t>(w.ring.size()) - 1;
-  const std::int64_t first = closed - buckets + 1;
-  t.clear();
-  m.clear();
-  double last_max = 0;
-  std::int64_t oldest = kNoBucket;
-  const int segments = params.segments;
-  seg_min.assign(static_cast<std::size_t>(segments),
-                 std::numeric_limits<double>::infinity());
-  seg_drop.assign(static_cast<std::size_t>(segments), 0.0);
-  noise.clear();
-  rise.clear();
-  auto slot = [&](std::int64_t index) -> const Bucket& {
-    return w.ring[static_cast<std::size_t>(
-        ((index % (buckets + 1)) + buckets + 1) % (buckets + 1))];
-  };
-  for (std::int64_t index = first; index <= closed; ++index) {
-    const Bucket& b = slot(index);
-    if (b.index == index && b.count > 0) {
-      oldest = index;
-      break;
-    }
-  }
-  // A window longer than the shortest judges a younger history too, once
-  // it has seen as much as the shortest window and min_history of its own
-  // length: its segments and halves then divide what it has seen. A slow
-  // leak from a container's start is then called within a fraction of the
-  // long window, not after all of it. The shortest window always needs its
-  // whole length: a young container warms up.
-  std::int64_t start = first;
-  if (oldest != kNoBucket && oldest > first &&
-      w.window_ms > ShortestWindowMs()) {
-    const double seen_ms =
-        static_cast<double>((closed - oldest + 1) * w.bucket_ms);
-    if (seen_ms >=
-        std::max(static_cast<double>(ShortestWindowMs()),
-                 params.min_history * static_cast<double>(w.window_ms))) {
-      start = oldest;
-    }
-  }
-  const std::int64_t span = closed - start + 1;
-  for (std::int64_t index = start; index <= closed; ++index) {
-    const Bucket& b = slot(index);
-    if (b.index != index || b.count == 0) continue;
-    t.push_back((static_cast<double>(index) + 0.5) *
-                static_cast<double>(w.bucket_ms) / 1000.0);
-    m.push_back(b.min);
-    last_max = b.max;
-    const auto seg =
-        static_cast<std::size_t>((index - start) * segments / span);
-    seg_min[seg] = std::min(seg_min[seg], b.min);
-    seg_drop[seg] = std::max(seg_drop[seg], b.max_drop);
-    if (b.steps > 0) {
-      noise.push_back(b.abs_steps / b.steps);
-      rise.push_back(b.rises / b.steps);
-    }
-  }
-  Verdict& v = w.verdict;
-  const std::size_t n = m.size();
-  // Judging needs (nearly) the whole window: samples back to within 1/8
-  // of its start (a young container's first minutes are not a window's
-  // worth of history) and most buckets filled.
-  v.ready = oldest != kNoBucket && oldest - start <= span / 8 &&
-            static_cast<double>(n) >=
-                params.min_coverage * static_cast<double>(span) &&
-            std::all_of(seg_min.begin(), seg_min.end(),
-                        [](double s) { return std::isfinite(s); });
-  if (n < 4) {
-    v.slope_bytes_per_second = 0;
-    v.r_squared = 0;
-    v.baseline_bytes = 0;
-    v.baseline_at_ms = t_ms;
-    v.score = 0;
-    v.troughs_seen = false;
-    v.time_to_limit_seconds.reset();
-    return;
-  }
-
-  // Garbage collection. A bucket's minimum is a post-GC trough only if a
-  // collection happened in it or close by; a window that sits inside one
-  // long GC cycle sees the allocation ramp, not the baseline. So when the
-  // series shows collections (falls far above the noise), every segment
-  // of the window must hold one before its minimum counts.
-  const double scale = Scale();
-  // E|x1 - x2| = 2 sigma / sqrt(pi)
-  const double sigma = MedianInPlace(noise) / 1.128;
-  const double collection = std::max(6 * sigma, params.min_collection * scale);
-  const bool collects_here =
-      std::any_of(seg_drop.begin(), seg_drop.end(),
-                  [collection](double d) { return d >= collection; });
-  // A segment holds a collection when it falls by the collection size,
-  // or by most of the window's largest fall: where the collector's falls
-  // are barely above the noise, some of them land just under 6 sigma.
-  // A window inside one long cycle still fails: its only fall is the
-  // collection, the others are noise.
-  const double largest = *std::max_element(seg_drop.begin(), seg_drop.end());
-  const double segment_collection = std::min(collection, 0.6 * largest);
-  const bool every_segment_collects = std::all_of(
-      seg_drop.begin(), seg_drop.end(),
-      [segment_collection](double d) { return d >= segment_collection; });
-  const bool collects_at_all = collects_here || CollectedWithin(collection);
-  v.troughs_seen = !collects_at_all || every_segment_collects;
-
-  // Theil–Sen: the median of all pairwise slopes, robust to the outliers a
-  // bucket without a GC trough makes. Its lower confidence bound comes
-  // from the rank distribution of Kendall's S (Sen 1968).
-  slopes.clear();
-  for (std::size_t i = 0; i < n; ++i) {
-    for (std::size_t j = i + 1; j < n; ++j) {
-      slopes.push_back((m[j] - m[i]) / (t[j] - t[i]));
-    }
-  }
-  const std::size_t pairs = slopes.size();
-  const double nd = static_cast<double>(n);
-  auto mid = slopes.begin() + static_cast<std::ptrdiff_t>(pairs / 2);
-  std::nth_element(slopes.begin(), mid, slopes.end());
-  const double slope = *mid;
-  const double c = kZ95 * std::sqrt(nd * (nd - 1) * (2 * nd + 5) / 18.0);
-  const double lower_rank = std::floor((static_cast<double>(pairs) - c) / 2.0);
-  double lower = slopes.front();
-  if (lower_rank >= 0) {
-    auto at = slopes.begin() + static_cast<std::ptrdiff_t>(lower_rank);
-    std::nth_element(slopes.begin(), at, mid);
-    lower = *at;
-  } else {
-    lower = *std::min_element(slopes.begin(), mid);
-  }
-
-  // r² of the least-squares line through the minima.
-  double st = 0, sm = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    st += t[i];
-    sm += m[i];
-  }
-  const double mt = st / nd, mm = sm / nd;
-  double stt = 0, smm = 0, stm = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    stt += (t[i] - mt) * (t[i] - mt);
-    smm += (m[i] - mm) * (m[i] - mm);
-    stm += (t[i] - mt) * (m[i] - mm);
-  }
-  v.r_squared = (stt > 0 && smm > 0) ? Clamp01(stm * stm / (stt * smm)) : 0;
-  v.slope_bytes_per_second = slope;
-  // The Theil–Sen line passes through the median of m - slope * t; taken
-  // relative to now, so no Unix-time-sized product eats the precision.
-  const double now_s = static_cast<double>(t_ms) / 1000.0;
-  scratch.clear();
-  for (std::size_t i = 0; i < n; ++i) {
-    scratch.push_back(m[i] - slope * (t[i] - now_s));
-  }
-  // A bucket's minimum on a sloping baseline lies at the bucket's start
-  // (at its end when falling), not at its middle where t puts it: the line
-  // through the minima runs half a bucket's growth below the baseline.
-  v.baseline_bytes = MedianInPlace(scratch) +
-                     slope * static_cast<double>(w.bucket_ms) / 2000.0;
-  v.baseline_at_ms = t_ms;
-
-  // A sampled trough lies up to one step of the allocation ramp above the
-  // real one (the median rise per sample), and where the sampling drifts
-  // against the collector's cycle that error drifts too, looking like
-  // growth: where there are collections, the lower bound allows one such
-  // step across the window. The confidence bound above assumes the minima
-  // independent; these errors are not.
-  const double window_s = static_cast<double>(span * w.bucket_ms) / 1000.0;
-  if (collects_at_all) lower -= MedianInPlace(rise) / window_s;
-
-  // The evidence, each as a soft "reaches its threshold":
-  const double healthy = params.healthy_growth_per_hour * scale / 3600.0;
-  const double leak = params.leak_growth_per_hour * scale / 3600.0;
-  // 1. Growth surely above healthy drift, and at a leak's rate.
-  const double rate = std::min(Reaches(lower, healthy), Reaches(slope, leak));
-  // 2. It keeps going: the minimum of every segment of the window is above
-  //    the one before by a fair share of the growth. One step up, a warm-up
-  //    that has levelled off, or a burst that came back leaves a segment
-  //    flat.
-  const double share = slope * window_s / segments;
-  double weakest = std::numeric_limits<double>::infinity();
-  for (int s = 0; s + 1 < segments; ++s) {
-    weakest = std::min(weakest, seg_min[static_cast<std::size_t>(s + 1)] -
-                                    seg_min[static_cast<std::size_t>(s)]);
-  }
-  //    The rise must also stand out of the scatter of the minima around
-  //    the fitted line (robust: 1.4826 x their median absolute deviation):
-  //    the minima before a step up scatter as much as the step is tall, so
-  //    a flat stretch cannot pass as growth by chance.
-  const double need =
-      std::max(0.3 * share, params.rise_over_scatter * Scatter(slope));
-  const double keeps_going = share > 0 ? Reaches(weakest, need) : 0;
-  // 3. It is not levelling off: the Theil–Sen slope of the window's second
-  //    half is not far below the first half's. A warm-up approaching its
-  //    plateau as 1 - exp(-t/tau) has a ratio of exp(-W/2tau); a leak, 1.
-  const std::size_t half = n / 2;
-  const double first_half = MedianSlope(t, m, 0, half, slopes);
-  const double second_half = MedianSlope(t, m, half, n, slopes);
-  const double not_slowing =
-      first_half > 0 ? Reaches(second_half / first_half, params.min_speed_ratio)
-                     : (second_half > 0 ? 1.0 : 0.0);
-  v.score = v.ready && v.troughs_seen
-                ? std::min({rate, keeps_going, not_slowing})
-                : 0;
-  v.evidence = {lower, rate, keeps_going, not_slowing};
-  ++v.evaluations;
-
-  if (slope > 0 && lower > 0 && std::isfinite(limit)) {
-    v.time_to_limit_seconds = std::max(0.0, limit - last_max) / slope;
-  } else {
-    v.time_to_limit_seconds.reset();
-  }
-
-  // The verdict moves only after `persistence` evaluations agree, so it
-  // does not flap from one bucket to the next. A window that cannot judge
-  // leaves the verdict as it is: too little history, a gap in the samples,
-  // or a quarter without a collection, where its minimum is no trough.
-  // The last is not evidence against a leak: under bursty load a
-  // collector skips quiet stretches, and a leak found over the last
-  // quarters would otherwise be dropped and found again, its alert
-  // resolving and firing with every skipped collection.
-  if (!v.ready || !v.troughs_seen) {
-    w.above = 0;
-    w.below = 0;
-  } else if (v.score >= params.on_score) {
-    w.below = 0;
-    if (++w.above >= params.persistence && !v.suspected &&
-        !LevellingOffOverLonger(w)) {
-      v.suspected = true;
-      if (!v.first_suspected_at_ms) v.first_suspected_at_ms = t_ms;
-    }
-  } else if (v.score < params.off_score) {
-    w.above = 0;
-    if (++w.below >= params.persistence) v.suspected = false;
-  } else {
-    w.above = 0;
-    w.below = 0;
-  }
 }
 
 Estimator::Estimator(std::span<const std::chrono::milliseconds> windows,
@@ -523,16 +178,15 @@ void Estimator::Update(const Observation& o) {
     const std::int64_t index = FloorDiv(o.t_ms, w.bucket_ms);
     const auto size = static_cast<std::int64_t>(w.ring.size());
     if (w.open != kNoBucket && index > w.open) {
-      s.Evaluate(w, w.open, o.t_ms);
+      detail::Evaluate(w, w.open, o.t_ms, s.Context(), s.minima);
       // Empty the slots the ring moves over: a gap reads as no samples.
       for (std::int64_t k = std::max(w.open + 1, index - size + 1); k <= index;
            ++k) {
-        w.ring[static_cast<std::size_t>(((k % size) + size) % size)] = Bucket{};
+        w.Slot(k) = Bucket{};
       }
     }
     if (w.open == kNoBucket || index > w.open) w.open = index;
-    Bucket& b =
-        w.ring[static_cast<std::size_t>(((index % size) + size) % size)];
+    Bucket& b = w.Slot(index);
     if (b.index != index) b = Bucket{index, x, x, 0, 0, 0, 0, 0};
     b.min = std::min(b.min, x);
     b.max = std::max(b.max, x);
