@@ -2,9 +2,6 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <filesystem>
-#include <fstream>
-#include <set>
 #include <sstream>
 
 #include "exporter/detail/collectors.h"
@@ -15,13 +12,11 @@
 namespace leakwatch::exporter::detail {
 namespace {
 
-namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using namespace std::chrono_literals;
 using fixtures::kMiB;
 using fixtures::kNow;
-using fixtures::Logged;
 using fixtures::Web;
 
 // The collector golden with Docker's labels: one container Docker

@@ -5,22 +5,13 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <filesystem>
-#include <fstream>
-#include <set>
-#include <sstream>
-
 #include "tests/exporter/docker_fixtures.h"
 
 namespace leakwatch::exporter::detail {
 namespace {
 
-namespace fs = std::filesystem;
-using ::testing::HasSubstr;
-using ::testing::Not;
 using namespace std::chrono_literals;
 using fixtures::kMiB;
-using fixtures::kNow;
 using fixtures::Logged;
 using fixtures::Web;
 

@@ -7,7 +7,6 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
-#include <sstream>
 
 #include "cgroup/cgroup.h"
 #include "exporter/detail/sampler.h"
@@ -17,13 +16,9 @@ namespace leakwatch::exporter::detail {
 namespace {
 
 namespace fs = std::filesystem;
-using ::testing::HasSubstr;
-using ::testing::Not;
 using namespace std::chrono_literals;
 using fixtures::kMiB;
-using fixtures::kNow;
 using fixtures::Logged;
-using fixtures::Web;
 
 // A runtime that lists containers and answers stats, for the sampler.
 class FakeRuntime : public MetadataSource {

@@ -2,36 +2,19 @@
 // verified-credentials cache, the dummy hash for unknown users; no sockets.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <unistd.h>
-
-#include <atomic>
-#include <boost/asio/connect.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <filesystem>
-#include <fstream>
-#include <future>
-#include <thread>
 
 #include "config/web_config.h"
-#include "log/log.h"
 #include "tests/web/auth_fixtures.h"
 #include "web/security.h"
-#include "web/web.h"
 
 namespace leakwatch::web {
 namespace {
 
-namespace fs = std::filesystem;
 using fixtures::CountingVerifier;
 using fixtures::Header;
 using fixtures::kAliceHash;
 
 const std::string kWeb = std::string(LEAKWATCH_FIXTURES_DIR) + "/config/web";
-using ::testing::HasSubstr;
-using ::testing::StartsWith;
 
 TEST(Bcrypt, VerifiesEveryFlavourThroughLibcrypt) {
   auto web = config::LoadWebConfig(kWeb + "/users.yml");

@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
@@ -27,12 +26,10 @@ namespace leakwatch::web {
 namespace {
 
 namespace fs = std::filesystem;
-using fixtures::CountingVerifier;
 using fixtures::Header;
 using fixtures::kAliceHash;
 
 const std::string kWeb = std::string(LEAKWATCH_FIXTURES_DIR) + "/config/web";
-using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
 // A scratch directory for files the test writes.
