@@ -3,6 +3,7 @@
 #include "exporter/detail/routes.h"
 
 #include <exception>
+#include <memory>
 #include <string_view>
 
 namespace leakwatch::exporter::detail {
@@ -54,26 +55,25 @@ web::Response PageResponse(const Routes& routes) {
 }  // namespace
 
 web::Router MakeRouter(const Routes& routes) {
+  // One copy of the handlers (and the page), shared by the paths.
+  auto r = std::make_shared<const Routes>(routes);
   web::Router router;
   // /healthz answers no client that wants it compressed.
-  router.Handle(
-      "/healthz",
-      [routes](const web::Request&) { return HealthResponse(routes); },
-      {.gzip_min_bytes = std::nullopt});
-  router.Handle("/",
-                [routes](const web::Request&) { return PageResponse(routes); });
-  if (routes.api) {
+  router.Handle("/healthz",
+                [r](const web::Request&) { return HealthResponse(*r); },
+                {.gzip_min_bytes = std::nullopt});
+  router.Handle("/", [r](const web::Request&) { return PageResponse(*r); });
+  if (r->api) {
     // The API knows its own paths and methods, so it answers 404 and 405
     // itself, as JSON.
-    router.HandlePrefix("/api/", routes.api, {.get_and_head_only = false});
+    router.HandlePrefix("/api/", r->api, {.get_and_head_only = false});
   }
   // Last, so that it replaces /healthz or / if the operator chose either.
   // Even a small exposition is gzipped: a scraper that asks for gzip
   // expects it.
-  router.Handle(
-      routes.telemetry_path,
-      [routes](const web::Request&) { return MetricsResponse(routes); },
-      {.gzip_min_bytes = 0});
+  router.Handle(r->telemetry_path,
+                [r](const web::Request&) { return MetricsResponse(*r); },
+                {.gzip_min_bytes = 0});
   return router;
 }
 

@@ -9,8 +9,8 @@
 //                                       window), and the trend line the
 //                                       estimator judged
 //
-// A plain function from request and snapshot to response, like
-// HandleRequest, so tests need no socket. nlohmann_json stays in api.cc.
+// A plain function from request and snapshot to response, as the router's
+// handlers are, so tests need no socket. nlohmann_json stays in api.cc.
 #pragma once
 
 #include "exporter/detail/snapshot.h"

@@ -396,7 +396,7 @@ TEST(ServeApi, AnUnknownPathIs404AndOtherMethods405) {
               ::testing::Contains(
                   std::pair<std::string, std::string>("Allow", "GET, HEAD")));
   EXPECT_EQ(Fails(Get(*snap, Series('a'), "DELETE")).first, 405u);
-  // HEAD is served like GET (HandleRequest drops the body).
+  // HEAD is served like GET (the router drops the body).
   EXPECT_EQ(Get(*snap, "/api/v1/containers", "HEAD").status, 200u);
 }
 

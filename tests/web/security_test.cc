@@ -120,7 +120,7 @@ unsigned Get(unsigned short port, const std::string& authorization) {
   return status;
 }
 
-TEST(HttpServerAuth, BcryptRunsOffTheIoThread) {
+TEST(ServerAuth, BcryptRunsOffTheIoThread) {
   // A verifier that holds "slow" until the test lets go; "fast" passes at
   // once.
   std::promise<void> release;

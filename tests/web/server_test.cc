@@ -126,9 +126,9 @@ class Client {
   beast::error_code error_;
 };
 
-class HttpServerTest : public ::testing::Test {
+class ServerTest : public ::testing::Test {
  protected:
-  HttpServerTest() {
+  ServerTest() {
     server_ = std::make_unique<Server>(
         io_,
         fixtures::DaemonLikeRouter([] { return std::string(kMetrics); },
@@ -136,7 +136,7 @@ class HttpServerTest : public ::testing::Test {
         logger_);
   }
 
-  ~HttpServerTest() override {
+  ~ServerTest() override {
     server_.reset();
     work_.reset();
     io_.stop();
@@ -161,7 +161,7 @@ class HttpServerTest : public ::testing::Test {
   std::thread thread_;
 };
 
-TEST_F(HttpServerTest, ServesMetricsOverLoopback) {
+TEST_F(ServerTest, ServesMetricsOverLoopback) {
   std::string address = Start();
   EXPECT_THAT(address, StartsWith("127.0.0.1:"));
   ASSERT_NE(PortOf(address), 0);
@@ -178,7 +178,7 @@ TEST_F(HttpServerTest, ServesMetricsOverLoopback) {
             std::to_string(kMetrics.size()));
 }
 
-TEST_F(HttpServerTest, ServesSeveralRequestsOnOneKeptAliveConnection) {
+TEST_F(ServerTest, ServesSeveralRequestsOnOneKeptAliveConnection) {
   std::string address = Start();
   Client client("127.0.0.1", PortOf(address));
   ASSERT_TRUE(client.Connected()) << client.error().message();
@@ -201,7 +201,7 @@ TEST_F(HttpServerTest, ServesSeveralRequestsOnOneKeptAliveConnection) {
   EXPECT_EQ(after_head->body(), "<html>leakwatch</html>");
 }
 
-TEST_F(HttpServerTest, AnswersPipelinedRequestsInOrder) {
+TEST_F(ServerTest, AnswersPipelinedRequestsInOrder) {
   std::string address = Start();
   Client client("127.0.0.1", PortOf(address));
   ASSERT_TRUE(client.Connected());
@@ -215,7 +215,7 @@ TEST_F(HttpServerTest, AnswersPipelinedRequestsInOrder) {
   EXPECT_EQ(second->result_int(), 404u);
 }
 
-TEST_F(HttpServerTest, ClosesAfterAnsweringConnectionClose) {
+TEST_F(ServerTest, ClosesAfterAnsweringConnectionClose) {
   std::string address = Start();
   Client client("127.0.0.1", PortOf(address));
   ASSERT_TRUE(client.Connected());
@@ -225,7 +225,7 @@ TEST_F(HttpServerTest, ClosesAfterAnsweringConnectionClose) {
   EXPECT_TRUE(client.ReadsEof()) << client.error().message();
 }
 
-TEST_F(HttpServerTest, SendsGzipAndStatusCodesOverTheWire) {
+TEST_F(ServerTest, SendsGzipAndStatusCodesOverTheWire) {
   std::string address = Start();
   Client client("127.0.0.1", PortOf(address));
   ASSERT_TRUE(client.Connected());
@@ -244,7 +244,7 @@ TEST_F(HttpServerTest, SendsGzipAndStatusCodesOverTheWire) {
   EXPECT_EQ(missing->result_int(), 404u);
 }
 
-TEST_F(HttpServerTest, CurlDecodesTheGzippedExposition) {
+TEST_F(ServerTest, CurlDecodesTheGzippedExposition) {
   if (access("/usr/bin/curl", X_OK) != 0) GTEST_SKIP() << "no /usr/bin/curl";
   std::string address = Start();
   std::string command = "/usr/bin/curl -sS --max-time 5 --compressed -D - " +
@@ -262,7 +262,7 @@ TEST_F(HttpServerTest, CurlDecodesTheGzippedExposition) {
   EXPECT_THAT(output, HasSubstr("\r\n\r\n" + std::string(kMetrics)));
 }
 
-TEST_F(HttpServerTest, BindToATakenPortIsUnavailable) {
+TEST_F(ServerTest, BindToATakenPortIsUnavailable) {
   std::string address = Start();
   Server other(io_, Router{}, logger_);
   std::string taken = "127.0.0.1:" + std::to_string(PortOf(address));
@@ -279,7 +279,7 @@ TEST_F(HttpServerTest, BindToATakenPortIsUnavailable) {
   EXPECT_EQ(response->result_int(), 200u);
 }
 
-TEST_F(HttpServerTest, BindToAnAddressNotOnThisHostIsUnavailable) {
+TEST_F(ServerTest, BindToAnAddressNotOnThisHostIsUnavailable) {
   // 192.0.2.0/24 is TEST-NET-1 (RFC 5737): assigned to no host.
   Result<std::string> bound = server_->Listen("192.0.2.1:0");
   ASSERT_FALSE(bound.has_value());
@@ -289,13 +289,13 @@ TEST_F(HttpServerTest, BindToAnAddressNotOnThisHostIsUnavailable) {
               HasSubstr("bind 192.0.2.1:0: cannot assign requested address"));
 }
 
-TEST_F(HttpServerTest, ListenRejectsAMalformedAddress) {
+TEST_F(ServerTest, ListenRejectsAMalformedAddress) {
   Result<std::string> bound = server_->Listen("127.0.0.1");
   ASSERT_FALSE(bound.has_value());
   EXPECT_EQ(bound.error().code, ErrorCode::kInvalid);
 }
 
-TEST_F(HttpServerTest, RejectsOversizedHeadersAndKeepsServing) {
+TEST_F(ServerTest, RejectsOversizedHeadersAndKeepsServing) {
   std::string address = Start();
   {
     Client client("127.0.0.1", PortOf(address));
@@ -315,7 +315,7 @@ TEST_F(HttpServerTest, RejectsOversizedHeadersAndKeepsServing) {
   EXPECT_EQ(response->body(), kMetrics);
 }
 
-TEST_F(HttpServerTest, RejectsAnOversizedBodyBeforeReadingIt) {
+TEST_F(ServerTest, RejectsAnOversizedBodyBeforeReadingIt) {
   std::string address = Start();
   Client client("127.0.0.1", PortOf(address));
   ASSERT_TRUE(client.Connected());
@@ -330,7 +330,7 @@ TEST_F(HttpServerTest, RejectsAnOversizedBodyBeforeReadingIt) {
   EXPECT_EQ(ok->result_int(), 200u);
 }
 
-TEST_F(HttpServerTest, MalformedRequestIs400) {
+TEST_F(ServerTest, MalformedRequestIs400) {
   std::string address = Start();
   Client client("127.0.0.1", PortOf(address));
   ASSERT_TRUE(client.Connected());
@@ -340,7 +340,7 @@ TEST_F(HttpServerTest, MalformedRequestIs400) {
   EXPECT_EQ(response->result_int(), 400u);
 }
 
-TEST_F(HttpServerTest, SilentClientDoesNotBlockOthers) {
+TEST_F(ServerTest, SilentClientDoesNotBlockOthers) {
   std::string address = Start();
   // Connected, and never sends a byte: its session waits in async_read.
   Client silent("127.0.0.1", PortOf(address));
@@ -359,7 +359,7 @@ TEST_F(HttpServerTest, SilentClientDoesNotBlockOthers) {
             std::chrono::seconds(2));
 }
 
-TEST_F(HttpServerTest, StopRefusesNewConnectionsAndFinishesOpenOnes) {
+TEST_F(ServerTest, StopRefusesNewConnectionsAndFinishesOpenOnes) {
   std::string address = Start();
   Client open("127.0.0.1", PortOf(address));
   ASSERT_TRUE(open.Connected());
@@ -380,7 +380,7 @@ TEST_F(HttpServerTest, StopRefusesNewConnectionsAndFinishesOpenOnes) {
   EXPECT_TRUE(open.ReadsEof()) << open.error().message();
 }
 
-TEST_F(HttpServerTest, EmptyHostListensOnEveryInterface) {
+TEST_F(ServerTest, EmptyHostListensOnEveryInterface) {
   std::string address = Start(":0");
   // "[::]" (dual-stack) where the host has IPv6, "0.0.0.0" where not.
   EXPECT_TRUE(address.rfind("[::]:", 0) == 0 ||
@@ -395,7 +395,7 @@ TEST_F(HttpServerTest, EmptyHostListensOnEveryInterface) {
   EXPECT_EQ(response->body(), "ok");
 }
 
-TEST_F(HttpServerTest, ListensOnIpv6Loopback) {
+TEST_F(ServerTest, ListensOnIpv6Loopback) {
   std::string address = Start("[::1]:0");
   if (address.empty()) return;  // Start has recorded the failure.
   EXPECT_THAT(address, StartsWith("[::1]:"));
@@ -406,7 +406,7 @@ TEST_F(HttpServerTest, ListensOnIpv6Loopback) {
   EXPECT_EQ(response->body(), kMetrics);
 }
 
-TEST_F(HttpServerTest, ResolvesLocalhost) {
+TEST_F(ServerTest, ResolvesLocalhost) {
   std::string address = Start("localhost:0");
   // Resolved and bound: the address is the numeric one actually bound.
   EXPECT_TRUE(address.rfind("127.0.0.1:", 0) == 0 ||
@@ -420,7 +420,7 @@ TEST_F(HttpServerTest, ResolvesLocalhost) {
   EXPECT_EQ(response->result_int(), 200u);
 }
 
-TEST_F(HttpServerTest, ServerErrorsReachTheClient) {
+TEST_F(ServerTest, ServerErrorsReachTheClient) {
   Server failing(io_, fixtures::DaemonLikeRouter([]() -> std::string {
                    throw std::runtime_error("boom");
                  }),
