@@ -35,12 +35,6 @@ namespace {
 
 namespace asio = boost::asio;
 
-double NowSeconds() {
-  return std::chrono::duration<double>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 // Each container keeps about seven cgroup files open; 1000 containers
 // would exhaust the usual soft limit of 1024 descriptors. The hard limit is
 // ours to take.
@@ -89,8 +83,8 @@ class Daemon {
   int Run() {
     if (!Prepare() || !StartDocker()) return 1;
     FirstPass();
-    status_ = std::make_shared<detail::ConfigStatus>(config_.sample_interval,
-                                                     NowSeconds());
+    status_ =
+        std::make_shared<detail::ConfigStatus>(config_.sample_interval, Now());
     // Registered before the listener opens, so that a signal sent as soon
     // as "Listening on" is logged is handled, not fatal; it waits in the
     // set until its handler is armed.
@@ -271,7 +265,7 @@ class Daemon {
     sampling_->Reconfigure(next->sampler);
     server_->Secure(next->web);
     logger_.SetLevel(next->config.log_level);
-    status_->ReloadSucceeded(next->config.sample_interval, NowSeconds());
+    status_->ReloadSucceeded(next->config.sample_interval, Now());
     if (next->config.containers.labels != current_.containers.labels) {
       detail::LogLabelCollisions(
           detail::LabelAllowList(next->config.containers.labels), logger_);
