@@ -100,7 +100,42 @@ struct Sample {
   std::optional<std::uint64_t> psi_memory_some_us;
   // memory.pressure "full ... total=".
   std::optional<std::uint64_t> psi_memory_full_us;
+
+  // What the memory is made of (docs/leak-detection.md, "Signal"). Absent
+  // where the kernel does not say.
+  //
+  // shmem and tmpfs pages (v1 total_shmem, v2 shmem). Counted in
+  // cache_bytes, yet never reclaimable while the file or segment exists.
+  std::optional<std::uint64_t> shmem_bytes;
+  // File pages mapped into processes (v1 total_mapped_file, v2
+  // file_mapped); file memory, not part of the leak signal.
+  std::optional<std::uint64_t> mapped_file_bytes;
+  // The file LRU lists (v1 total_active_file / total_inactive_file, v2
+  // active_file / inactive_file): reclaimable page cache.
+  std::optional<std::uint64_t> active_file_bytes;
+  std::optional<std::uint64_t> inactive_file_bytes;
+  // Kernel memory charged to the cgroup: v2 kernel (5.18+), else the sum
+  // of its parts (kernel_stack, pagetables, percpu, vmalloc, slab); v1
+  // memory.kmem.usage_in_bytes, else usage minus the LRU pages, which
+  // kernel_approximate then says.
+  std::optional<std::uint64_t> kernel_bytes;
+  bool kernel_approximate = false;
+  // Parts of kernel memory, where the kernel splits them (v2 only).
+  std::optional<std::uint64_t> slab_bytes;
+  std::optional<std::uint64_t> kernel_stack_bytes;
+  std::optional<std::uint64_t> pagetables_bytes;
+  // Socket buffers (v2 sock); outside v2's kernel. v1 charges them to
+  // memory.kmem.tcp.* only, not to the usage the limit counts.
+  std::optional<std::uint64_t> sock_bytes;
 };
+
+// The PIDs in a container's cgroup (its cgroup.procs on the memory
+// hierarchy), in the reader's PID namespace. Processes in the container's
+// own sub-cgroups are not listed. kNotFound when the cgroup is gone. Opened
+// and read anew on each call: it is read every --leak.process-interval, not
+// every sample.
+Result<std::vector<std::int32_t>> ReadProcesses(const Layout& layout,
+                                                const Container& container);
 
 // Reads one container's files. Opens them once and re-reads them with
 // pread, and parses in place, so a sample allocates nothing.

@@ -138,6 +138,7 @@ struct ContainerReader::Files {
   detail::CgroupFile limit_;   // v1 memory.limit_in_bytes, v2 memory.max
   detail::CgroupFile events_;  // v1 memory.oom_control, v2 memory.events
   detail::CgroupFile swap_;    // v2 memory.swap.current; optional
+  detail::CgroupFile kmem_;    // v1 memory.kmem.usage_in_bytes; optional
   detail::CgroupFile cpuacct_usage_;  // v1 cpuacct.usage; optional
   detail::CgroupFile cpu_stat_;       // cpu.stat; optional
   Version cpu_stat_version_ = Version::kV1;
@@ -221,19 +222,44 @@ Result<void> ContainerReader::Files::ReadMemoryV1(std::span<char> scratch,
   if (!usage_bytes) return PassOn(std::move(usage_bytes.error()));
   sample.usage_bytes = *usage_bytes;
 
-  std::optional<std::uint64_t> rss, cache, inactive_file;
-  const FlatKey stat_keys[] = {{"total_rss", &rss},
-                               {"total_cache", &cache},
-                               {"total_inactive_file", &inactive_file},
-                               {"total_swap", &sample.swap_bytes}};
+  std::optional<std::uint64_t> rss, cache, active_anon, inactive_anon,
+      unevictable;
+  const FlatKey stat_keys[] = {
+      {"total_rss", &rss},
+      {"total_cache", &cache},
+      {"total_inactive_file", &sample.inactive_file_bytes},
+      {"total_swap", &sample.swap_bytes},
+      {"total_shmem", &sample.shmem_bytes},
+      {"total_mapped_file", &sample.mapped_file_bytes},
+      {"total_active_file", &sample.active_file_bytes},
+      {"total_active_anon", &active_anon},
+      {"total_inactive_anon", &inactive_anon},
+      {"total_unevictable", &unevictable}};
   if (auto r = ReadKeys(stat_, scratch, stat_keys, 3); !r) {
     return PassOn(std::move(r.error()));
   }
   sample.rss_bytes = *rss;
   sample.cache_bytes = *cache;
-  sample.working_set_bytes = sample.usage_bytes > *inactive_file
-                                 ? sample.usage_bytes - *inactive_file
+  const std::uint64_t inactive_file = *sample.inactive_file_bytes;
+  sample.working_set_bytes = sample.usage_bytes > inactive_file
+                                 ? sample.usage_bytes - inactive_file
                                  : 0;
+  if (kmem_.is_open()) {
+    auto kmem = ReadValue(kmem_, scratch);
+    if (!kmem) return PassOn(std::move(kmem.error()));
+    sample.kernel_bytes = *kmem;
+  } else if (active_anon && inactive_anon && unevictable &&
+             sample.active_file_bytes) {
+    // Without kmem files, what usage counts beyond the LRU lists is the
+    // kernel's own memory; v1's usage is batched per CPU, so this is off
+    // by up to a few hundred KiB.
+    const std::uint64_t lru = *active_anon + *inactive_anon +
+                              *sample.active_file_bytes + inactive_file +
+                              *unevictable;
+    sample.kernel_bytes =
+        sample.usage_bytes > lru ? sample.usage_bytes - lru : 0;
+    sample.kernel_approximate = true;
+  }
 
   auto limit_bytes = ReadValue(limit_, scratch);
   if (!limit_bytes) return PassOn(std::move(limit_bytes.error()));
@@ -254,17 +280,42 @@ Result<void> ContainerReader::Files::ReadMemoryV2(std::span<char> scratch,
   if (!usage_bytes) return PassOn(std::move(usage_bytes.error()));
   sample.usage_bytes = *usage_bytes;
 
-  std::optional<std::uint64_t> anon, file, inactive_file;
-  const FlatKey stat_keys[] = {
-      {"anon", &anon}, {"file", &file}, {"inactive_file", &inactive_file}};
+  std::optional<std::uint64_t> anon, file, percpu, vmalloc, slab_reclaimable,
+      slab_unreclaimable;
+  const FlatKey stat_keys[] = {{"anon", &anon},
+                               {"file", &file},
+                               {"inactive_file", &sample.inactive_file_bytes},
+                               {"active_file", &sample.active_file_bytes},
+                               {"shmem", &sample.shmem_bytes},
+                               {"file_mapped", &sample.mapped_file_bytes},
+                               {"kernel", &sample.kernel_bytes},
+                               {"kernel_stack", &sample.kernel_stack_bytes},
+                               {"pagetables", &sample.pagetables_bytes},
+                               {"percpu", &percpu},
+                               {"vmalloc", &vmalloc},
+                               {"sock", &sample.sock_bytes},
+                               {"slab", &sample.slab_bytes},
+                               {"slab_reclaimable", &slab_reclaimable},
+                               {"slab_unreclaimable", &slab_unreclaimable}};
   if (auto r = ReadKeys(stat_, scratch, stat_keys, 3); !r) {
     return PassOn(std::move(r.error()));
   }
   sample.rss_bytes = *anon;
   sample.cache_bytes = *file;
-  sample.working_set_bytes = sample.usage_bytes > *inactive_file
-                                 ? sample.usage_bytes - *inactive_file
+  const std::uint64_t inactive_file = *sample.inactive_file_bytes;
+  sample.working_set_bytes = sample.usage_bytes > inactive_file
+                                 ? sample.usage_bytes - inactive_file
                                  : 0;
+  // slab appeared in 5.9, kernel in 5.18; before, their parts.
+  if (!sample.slab_bytes && slab_reclaimable && slab_unreclaimable) {
+    sample.slab_bytes = *slab_reclaimable + *slab_unreclaimable;
+  }
+  if (!sample.kernel_bytes && sample.slab_bytes) {
+    sample.kernel_bytes = *sample.slab_bytes +
+                          sample.kernel_stack_bytes.value_or(0) +
+                          sample.pagetables_bytes.value_or(0) +
+                          percpu.value_or(0) + vmalloc.value_or(0);
+  }
 
   auto max_content = limit_.Read(scratch);
   if (!max_content) return PassOn(std::move(max_content.error()));
@@ -379,6 +430,10 @@ Result<ContainerReader> ContainerReader::Open(const Layout& layout,
   Result<void> r;
   if (!v1) {
     r = open_into(files->swap_, layout.memory.dir, "memory.swap.current",
+                  Need::kOptional);
+  } else {
+    // Gone where the kernel was built without kmem accounting.
+    r = open_into(files->kmem_, layout.memory.dir, "memory.kmem.usage_in_bytes",
                   Need::kOptional);
   }
   if (r && layout.cpuacct.found() && layout.cpuacct.version == Version::kV1) {

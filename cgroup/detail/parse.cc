@@ -1,6 +1,8 @@
 #include "cgroup/detail/parse.h"
 
 #include <charconv>
+#include <cstdint>
+#include <limits>
 #include <string>
 #include <system_error>
 
@@ -121,6 +123,23 @@ Result<Pressure> ParsePressure(std::string_view content,
                                             Quote(TrimTrailing(content)));
   }
   return Pressure{*some, full};
+}
+
+Result<std::vector<std::int32_t>> ParsePidList(std::string_view content,
+                                               std::string_view path) {
+  std::vector<std::int32_t> pids;
+  std::string_view rest = content;
+  while (!rest.empty()) {
+    const std::string_view line = NextLine(rest);
+    const auto value = ParseU64(line);
+    if (!value || *value > static_cast<std::uint64_t>(
+                               std::numeric_limits<std::int32_t>::max())) {
+      return MakeError(ErrorCode::kParse,
+                       std::string(path) + ": not a PID: " + Quote(line));
+    }
+    if (*value != 0) pids.push_back(static_cast<std::int32_t>(*value));
+  }
+  return pids;
 }
 
 }  // namespace leakwatch::cgroup::detail

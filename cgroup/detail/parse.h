@@ -10,6 +10,7 @@
 #include <optional>
 #include <span>
 #include <string_view>
+#include <vector>
 
 #include "common/result.h"
 
@@ -53,5 +54,11 @@ struct Pressure {
   std::optional<std::uint64_t> full_total_us;
 };
 Result<Pressure> ParsePressure(std::string_view content, std::string_view path);
+
+// cgroup.procs: one PID per line, in the reader's PID namespace. v2 prints
+// 0 for a process outside that namespace; such lines are skipped, as v1
+// leaves them out.
+Result<std::vector<std::int32_t>> ParsePidList(std::string_view content,
+                                               std::string_view path);
 
 }  // namespace leakwatch::cgroup::detail

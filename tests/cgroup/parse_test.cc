@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace leakwatch::cgroup::detail {
 namespace {
@@ -123,6 +124,26 @@ TEST(ParsePressure, RejectsMalformedContent) {
     ASSERT_FALSE(psi.has_value()) << "'" << bad << "'";
     EXPECT_EQ(psi.error().code, ErrorCode::kParse) << "'" << bad << "'";
     EXPECT_TRUE(psi.error().message.starts_with("memory.pressure: "));
+  }
+}
+
+TEST(ParsePidList, ReadsOnePidPerLineAndSkipsZeros) {
+  auto pids = ParsePidList("4017\n0\n4711\n12", "cgroup.procs");
+  ASSERT_TRUE(pids.has_value()) << pids.error().message;
+  EXPECT_EQ(*pids, (std::vector<std::int32_t>{4017, 4711, 12}));
+  auto empty = ParsePidList("", "cgroup.procs");
+  ASSERT_TRUE(empty.has_value());
+  EXPECT_TRUE(empty->empty());
+}
+
+TEST(ParsePidList, RejectsWhatIsNotAPidNamingPathAndLine) {
+  for (const char* bad :
+       {"12\nabc\n", "-1\n", "4294967296\n", " 12\n", "12\n\n"}) {
+    auto pids = ParsePidList(bad, "/x/cgroup.procs");
+    ASSERT_FALSE(pids.has_value()) << "'" << bad << "'";
+    EXPECT_EQ(pids.error().code, ErrorCode::kParse);
+    EXPECT_TRUE(pids.error().message.starts_with("/x/cgroup.procs: not a PID"))
+        << pids.error().message;
   }
 }
 

@@ -77,6 +77,16 @@ void ExpectSampleEq(const Sample& actual, const Sample& expected) {
   EXPECT_EQ(actual.cpu_throttled_ns, expected.cpu_throttled_ns);
   EXPECT_EQ(actual.psi_memory_some_us, expected.psi_memory_some_us);
   EXPECT_EQ(actual.psi_memory_full_us, expected.psi_memory_full_us);
+  EXPECT_EQ(actual.shmem_bytes, expected.shmem_bytes);
+  EXPECT_EQ(actual.mapped_file_bytes, expected.mapped_file_bytes);
+  EXPECT_EQ(actual.active_file_bytes, expected.active_file_bytes);
+  EXPECT_EQ(actual.inactive_file_bytes, expected.inactive_file_bytes);
+  EXPECT_EQ(actual.kernel_bytes, expected.kernel_bytes);
+  EXPECT_EQ(actual.kernel_approximate, expected.kernel_approximate);
+  EXPECT_EQ(actual.slab_bytes, expected.slab_bytes);
+  EXPECT_EQ(actual.kernel_stack_bytes, expected.kernel_stack_bytes);
+  EXPECT_EQ(actual.pagetables_bytes, expected.pagetables_bytes);
+  EXPECT_EQ(actual.sock_bytes, expected.sock_bytes);
 }
 
 // Asserts that result is an error with code whose message contains every
@@ -112,7 +122,11 @@ TEST_P(FixtureReader, ReadsEveryFieldExactlyAsTheFilesSay) {
 }
 
 // Values copied by hand from the fixture files; working_set is usage minus
-// (total_)inactive_file, CPU from v2 is usec * 1000.
+// (total_)inactive_file, CPU from v2 is usec * 1000. v1 kernel memory is
+// memory.kmem.usage_in_bytes where the tree has it (v1_db), else usage
+// minus the LRU lists (approximate); v2's is the kernel key, or on a tree
+// without it (v2_podman) slab_reclaimable + slab_unreclaimable +
+// kernel_stack + pagetables + percpu + vmalloc.
 INSTANTIATE_TEST_SUITE_P(
     AllTrees, FixtureReader,
     ::testing::Values(FixtureCase{"v1_web",
@@ -128,7 +142,17 @@ INSTANTIATE_TEST_SUITE_P(
                                    .cpu_usage_ns = 48213375112,
                                    .cpu_throttled_ns = 1503443215,
                                    .psi_memory_some_us = std::nullopt,
-                                   .psi_memory_full_us = std::nullopt}},
+                                   .psi_memory_full_us = std::nullopt,
+                                   .shmem_bytes = 786432,
+                                   .mapped_file_bytes = 18452480,
+                                   .active_file_bytes = 50126848,
+                                   .inactive_file_bytes = 41361408,
+                                   .kernel_bytes = 14241792,
+                                   .kernel_approximate = true,
+                                   .slab_bytes = std::nullopt,
+                                   .kernel_stack_bytes = std::nullopt,
+                                   .pagetables_bytes = std::nullopt,
+                                   .sock_bytes = std::nullopt}},
                       FixtureCase{"v1_db",
                                   "v1",
                                   testing::kV1Db,
@@ -142,7 +166,17 @@ INSTANTIATE_TEST_SUITE_P(
                                    .cpu_usage_ns = 912345678901,
                                    .cpu_throttled_ns = 0,
                                    .psi_memory_some_us = std::nullopt,
-                                   .psi_memory_full_us = std::nullopt}},
+                                   .psi_memory_full_us = std::nullopt,
+                                   .shmem_bytes = 1572864,
+                                   .mapped_file_bytes = 322121728,
+                                   .active_file_bytes = 401080320,
+                                   .inactive_file_bytes = 1207959552,
+                                   .kernel_bytes = 26738688,
+                                   .kernel_approximate = false,
+                                   .slab_bytes = std::nullopt,
+                                   .kernel_stack_bytes = std::nullopt,
+                                   .pagetables_bytes = std::nullopt,
+                                   .sock_bytes = std::nullopt}},
                       FixtureCase{"comounted_nginx",
                                   "v1-comounted",
                                   testing::kComountedNginx,
@@ -156,7 +190,17 @@ INSTANTIATE_TEST_SUITE_P(
                                    .cpu_usage_ns = 27182818284,
                                    .cpu_throttled_ns = 45000000,
                                    .psi_memory_some_us = std::nullopt,
-                                   .psi_memory_full_us = std::nullopt}},
+                                   .psi_memory_full_us = std::nullopt,
+                                   .shmem_bytes = std::nullopt,
+                                   .mapped_file_bytes = 4194304,
+                                   .active_file_bytes = 11272192,
+                                   .inactive_file_bytes = 8388608,
+                                   .kernel_bytes = 2097152,
+                                   .kernel_approximate = true,
+                                   .slab_bytes = std::nullopt,
+                                   .kernel_stack_bytes = std::nullopt,
+                                   .pagetables_bytes = std::nullopt,
+                                   .sock_bytes = std::nullopt}},
                       FixtureCase{"comounted_podman",
                                   "v1-comounted",
                                   testing::kComountedPodman,
@@ -170,7 +214,17 @@ INSTANTIATE_TEST_SUITE_P(
                                    .cpu_usage_ns = 3141592653,
                                    .cpu_throttled_ns = 0,
                                    .psi_memory_some_us = std::nullopt,
-                                   .psi_memory_full_us = std::nullopt}},
+                                   .psi_memory_full_us = std::nullopt,
+                                   .shmem_bytes = std::nullopt,
+                                   .mapped_file_bytes = 835584,
+                                   .active_file_bytes = 2883584,
+                                   .inactive_file_bytes = 1048576,
+                                   .kernel_bytes = 524288,
+                                   .kernel_approximate = true,
+                                   .slab_bytes = std::nullopt,
+                                   .kernel_stack_bytes = std::nullopt,
+                                   .pagetables_bytes = std::nullopt,
+                                   .sock_bytes = std::nullopt}},
                       FixtureCase{"comounted_k8s",
                                   "v1-comounted",
                                   testing::kComountedK8s,
@@ -184,7 +238,17 @@ INSTANTIATE_TEST_SUITE_P(
                                    .cpu_usage_ns = 16180339887,
                                    .cpu_throttled_ns = 9876543210,
                                    .psi_memory_some_us = std::nullopt,
-                                   .psi_memory_full_us = std::nullopt}},
+                                   .psi_memory_full_us = std::nullopt,
+                                   .shmem_bytes = std::nullopt,
+                                   .mapped_file_bytes = 12582912,
+                                   .active_file_bytes = 28311552,
+                                   .inactive_file_bytes = 33554432,
+                                   .kernel_bytes = 2097152,
+                                   .kernel_approximate = true,
+                                   .slab_bytes = std::nullopt,
+                                   .kernel_stack_bytes = std::nullopt,
+                                   .pagetables_bytes = std::nullopt,
+                                   .sock_bytes = std::nullopt}},
                       FixtureCase{"v2_api",
                                   "v2",
                                   testing::kV2Api,
@@ -198,7 +262,17 @@ INSTANTIATE_TEST_SUITE_P(
                                    .cpu_usage_ns = 7204519133000,
                                    .cpu_throttled_ns = 12873311000,
                                    .psi_memory_some_us = 1283764,
-                                   .psi_memory_full_us = 902113}},
+                                   .psi_memory_full_us = 902113,
+                                   .shmem_bytes = 131072,
+                                   .mapped_file_bytes = 39321600,
+                                   .active_file_bytes = 52297728,
+                                   .inactive_file_bytes = 104857600,
+                                   .kernel_bytes = 1921024,
+                                   .kernel_approximate = false,
+                                   .slab_bytes = 997888,
+                                   .kernel_stack_bytes = 98304,
+                                   .pagetables_bytes = 782336,
+                                   .sock_bytes = 4096}},
                       FixtureCase{"v2_leaky",
                                   "v2",
                                   testing::kV2Leaky,
@@ -212,7 +286,17 @@ INSTANTIATE_TEST_SUITE_P(
                                    .cpu_usage_ns = 98765432101000,
                                    .cpu_throttled_ns = 0,
                                    .psi_memory_some_us = 88123456,
-                                   .psi_memory_full_us = 61234567}},
+                                   .psi_memory_full_us = 61234567,
+                                   .shmem_bytes = 262144,
+                                   .mapped_file_bytes = 134217728,
+                                   .active_file_bytes = 133955584,
+                                   .inactive_file_bytes = 402653184,
+                                   .kernel_bytes = 5419008,
+                                   .kernel_approximate = false,
+                                   .slab_bytes = 1028608,
+                                   .kernel_stack_bytes = 147456,
+                                   .pagetables_bytes = 4198400,
+                                   .sock_bytes = 8192}},
                       FixtureCase{"v2_noswap",
                                   "v2",
                                   testing::kV2NoSwap,
@@ -226,7 +310,17 @@ INSTANTIATE_TEST_SUITE_P(
                                    .cpu_usage_ns = 1500000000,
                                    .cpu_throttled_ns = std::nullopt,
                                    .psi_memory_some_us = std::nullopt,
-                                   .psi_memory_full_us = std::nullopt}},
+                                   .psi_memory_full_us = std::nullopt,
+                                   .shmem_bytes = 393216,
+                                   .mapped_file_bytes = 786432,
+                                   .active_file_bytes = 655360,
+                                   .inactive_file_bytes = 2097152,
+                                   .kernel_bytes = 1339392,
+                                   .kernel_approximate = false,
+                                   .slab_bytes = 1059328,
+                                   .kernel_stack_bytes = 196608,
+                                   .pagetables_bytes = 45056,
+                                   .sock_bytes = 0}},
                       FixtureCase{"v2_k8s_app",
                                   "v2",
                                   testing::kV2K8sApp,
@@ -240,7 +334,17 @@ INSTANTIATE_TEST_SUITE_P(
                                    .cpu_usage_ns = 42000000000000,
                                    .cpu_throttled_ns = 754321987000,
                                    .psi_memory_some_us = 5500321,
-                                   .psi_memory_full_us = 4400123}},
+                                   .psi_memory_full_us = 4400123,
+                                   .shmem_bytes = 524288,
+                                   .mapped_file_bytes = 16777216,
+                                   .active_file_bytes = 33030144,
+                                   .inactive_file_bytes = 33554432,
+                                   .kernel_bytes = 1712128,
+                                   .kernel_approximate = false,
+                                   .slab_bytes = 1090048,
+                                   .kernel_stack_bytes = 49152,
+                                   .pagetables_bytes = 528384,
+                                   .sock_bytes = 4096}},
                       FixtureCase{"v2_k8s_pause",
                                   "v2",
                                   testing::kV2K8sPause,
@@ -254,7 +358,17 @@ INSTANTIATE_TEST_SUITE_P(
                                    .cpu_usage_ns = 38123000,
                                    .cpu_throttled_ns = 0,
                                    .psi_memory_some_us = 0,
-                                   .psi_memory_full_us = 0}},
+                                   .psi_memory_full_us = 0,
+                                   .shmem_bytes = 0,
+                                   .mapped_file_bytes = 0,
+                                   .active_file_bytes = 0,
+                                   .inactive_file_bytes = 0,
+                                   .kernel_bytes = 1269760,
+                                   .kernel_approximate = false,
+                                   .slab_bytes = 1120768,
+                                   .kernel_stack_bytes = 98304,
+                                   .pagetables_bytes = 4096,
+                                   .sock_bytes = 8192}},
                       FixtureCase{"v2_podman",
                                   "v2",
                                   testing::kV2Podman,
@@ -268,7 +382,17 @@ INSTANTIATE_TEST_SUITE_P(
                                    .cpu_usage_ns = 3600000000000,
                                    .cpu_throttled_ns = 0,
                                    .psi_memory_some_us = 777,
-                                   .psi_memory_full_us = 555}},
+                                   .psi_memory_full_us = 555,
+                                   .shmem_bytes = 131072,
+                                   .mapped_file_bytes = 10485760,
+                                   .active_file_bytes = 20840448,
+                                   .inactive_file_bytes = 20971520,
+                                   .kernel_bytes = 1553120,
+                                   .kernel_approximate = false,
+                                   .slab_bytes = 1151488,
+                                   .kernel_stack_bytes = 147456,
+                                   .pagetables_bytes = 249856,
+                                   .sock_bytes = 0}},
                       FixtureCase{"hybrid_worker",
                                   "hybrid",
                                   testing::kHybridWorker,
@@ -282,7 +406,17 @@ INSTANTIATE_TEST_SUITE_P(
                                    .cpu_usage_ns = 555444333222,
                                    .cpu_throttled_ns = 98765432100,
                                    .psi_memory_some_us = 24680,
-                                   .psi_memory_full_us = 13579}},
+                                   .psi_memory_full_us = 13579,
+                                   .shmem_bytes = 0,
+                                   .mapped_file_bytes = 62914560,
+                                   .active_file_bytes = 104857600,
+                                   .inactive_file_bytes = 209715200,
+                                   .kernel_bytes = 20971520,
+                                   .kernel_approximate = true,
+                                   .slab_bytes = std::nullopt,
+                                   .kernel_stack_bytes = std::nullopt,
+                                   .pagetables_bytes = std::nullopt,
+                                   .sock_bytes = std::nullopt}},
                       FixtureCase{"hybrid_cron",
                                   "hybrid",
                                   testing::kHybridCron,
@@ -296,7 +430,17 @@ INSTANTIATE_TEST_SUITE_P(
                                    .cpu_usage_ns = 111222333,
                                    .cpu_throttled_ns = 0,
                                    .psi_memory_some_us = std::nullopt,
-                                   .psi_memory_full_us = std::nullopt}}),
+                                   .psi_memory_full_us = std::nullopt,
+                                   .shmem_bytes = 786432,
+                                   .mapped_file_bytes = 417792,
+                                   .active_file_bytes = 262144,
+                                   .inactive_file_bytes = 1048576,
+                                   .kernel_bytes = 327680,
+                                   .kernel_approximate = true,
+                                   .slab_bytes = std::nullopt,
+                                   .kernel_stack_bytes = std::nullopt,
+                                   .pagetables_bytes = std::nullopt,
+                                   .sock_bytes = std::nullopt}}),
     [](const ::testing::TestParamInfo<FixtureCase>& case_info) {
       return std::string(case_info.param.name);
     });
@@ -665,6 +809,14 @@ TEST(CgroupV1Reader, ReportsRealCgroupRemovedAfterOpenAsNotFound) {
   EXPECT_EQ(sample->usage_bytes, ReadNumber(memory / "memory.usage_in_bytes"));
   EXPECT_EQ(sample->oom_kills, std::optional<std::uint64_t>(0));
   EXPECT_TRUE(sample->cpu_usage_ns.has_value());
+  // This host accounts kernel memory (memory.kmem.*): read, not estimated.
+  if (fs::exists(memory / "memory.kmem.usage_in_bytes")) {
+    EXPECT_EQ(sample->kernel_bytes,
+              ReadNumber(memory / "memory.kmem.usage_in_bytes"));
+    EXPECT_FALSE(sample->kernel_approximate);
+  }
+  EXPECT_TRUE(sample->shmem_bytes.has_value());
+  EXPECT_TRUE(sample->active_file_bytes.has_value());
   if (!layout->unified.empty()) {
     EXPECT_TRUE(sample->psi_memory_some_us.has_value());
   }
