@@ -5,6 +5,7 @@
 #include <map>
 
 #include "estimator/detail/evaluate.h"
+#include "estimator/detail/kinds.h"
 #include "estimator/detail/window.h"
 
 namespace leakwatch::estimator {
@@ -20,9 +21,12 @@ std::int64_t FloorDiv(std::int64_t a, std::int64_t b) {
 }
 
 // The memory that a leak fills and a garbage collector does not give back:
-// anonymous memory when it is known, so page cache (file-backed,
-// reclaimable) never counts; else usage without cache; else the working set.
-double Signal(const Observation& o) {
+// where the samples say what memory is made of, every kind the kernel
+// cannot reclaim (anonymous memory, shmem, kernel memory), so page cache
+// (file-backed, reclaimable) never counts; else anonymous memory; else
+// usage without cache; else the working set.
+double Signal(const Observation& o, const KindValues& kinds) {
+  if (detail::HasKinds(kinds)) return detail::LeakKindsSum(kinds);
   if (std::isfinite(o.rss)) return o.rss;
   if (std::isfinite(o.usage) && std::isfinite(o.cache)) {
     return std::max(0.0, o.usage - o.cache);
@@ -102,10 +106,21 @@ struct Estimator::State {
     oom_cycles = at_limit && grew_into_it ? oom_cycles + 1 : 0;
     cycle_start_ms = t_ms;
     for (Window& w : windows) {
+      // What grew into the limit, from the buckets about to be forgotten.
+      Verdict grown;
+      grown.suspected = true;
+      if (oom_cycles >= 2 && w.open != kNoBucket) {
+        detail::AttributeKinds(
+            w, w.open - static_cast<std::int64_t>(w.ring.size()) + 1, w.open,
+            minima, grown);
+      }
       w.Clear();
       if (oom_cycles >= 2) {
         w.verdict.suspected = true;
         w.verdict.score = 1;
+        w.verdict.kind = grown.kind;
+        w.verdict.kind_slopes_bytes_per_second =
+            grown.kind_slopes_bytes_per_second;
         if (!w.verdict.first_suspected_at_ms) {
           w.verdict.first_suspected_at_ms = t_ms;
         }
@@ -163,7 +178,8 @@ Estimator::~Estimator() = default;
 void Estimator::Update(const Observation& o) {
   State& s = *state_;
   if (s.last_t_ms != kNoBucket && o.t_ms <= s.last_t_ms) return;
-  const double x = Signal(o);
+  const KindValues kinds = KindsOf(o);
+  const double x = Signal(o, kinds);
   if (!std::isfinite(x)) return;
   s.last_t_ms = o.t_ms;
   if (std::isfinite(o.limit) && o.limit > 0) s.limit = o.limit;
@@ -191,6 +207,7 @@ void Estimator::Update(const Observation& o) {
     b.min = std::min(b.min, x);
     b.max = std::max(b.max, x);
     ++b.count;
+    detail::AddKinds(b, kinds);
     if (std::isfinite(s.last_x)) {
       b.max_drop = std::max(b.max_drop, s.fall_top - x);
       b.abs_steps += std::abs(x - s.last_x);

@@ -6,6 +6,7 @@
 // method and its parameters are explained in docs/leak-detection.md.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -13,11 +14,42 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <string_view>
 #include <vector>
 
 namespace leakwatch::estimator {
 
 inline constexpr double kUnknown = std::numeric_limits<double>::quiet_NaN();
+
+// What a container's memory is made of, as far as a leak goes. The first
+// kLeakKinds are the leak kinds: the memory the kernel cannot reclaim,
+// whose sum is the signal the estimator judges. The rest are parts of
+// kernel memory (and, on v2, the socket buffers counted with it), where
+// the kernel splits it. Page cache and swap are no kind: the one is
+// reclaimable, the other is anonymous memory moved out, counted as anon.
+enum class Kind : std::uint8_t {
+  kAnon,
+  kShmem,
+  kKernel,
+  kSlab,
+  kSock,
+  kKernelStack,
+  kPagetables,
+};
+inline constexpr std::size_t kKinds = 7;
+inline constexpr std::size_t kLeakKinds = 3;
+
+// The kind as the `kind` label spells it: anon, shmem, kernel, slab, sock,
+// kernel_stack, pagetables.
+std::string_view KindName(Kind kind);
+
+// One value per kind, NaN where unknown.
+using KindValues = std::array<double, kKinds>;
+inline constexpr KindValues kUnknownKinds = [] {
+  KindValues v{};
+  v.fill(kUnknown);
+  return v;
+}();
 
 // One sample of a container's memory. Unknown inputs are NaN.
 struct Observation {
@@ -29,7 +61,20 @@ struct Observation {
   // The memory limit the leak would run into: the cgroup limit, else the
   // host's memory. NaN when unknown.
   double limit = kUnknown;
+  // What the memory is made of. When shmem or kernel is known, the signal
+  // is anon (rss + swap) + shmem + kernel (+ sock): all the memory the
+  // kernel cannot reclaim. Without them it is rss, as before.
+  double swap = kUnknown;    // anonymous memory swapped out
+  double shmem = kUnknown;   // shmem and tmpfs pages
+  double kernel = kUnknown;  // kernel memory charged to the cgroup
+  double sock = kUnknown;    // socket buffers, outside `kernel` (v2)
+  double slab = kUnknown;    // parts of `kernel`, where split
+  double kernel_stack = kUnknown;
+  double pagetables = kUnknown;
 };
+
+// The observation's value of each kind (KindValues, NaN where unknown).
+KindValues KindsOf(const Observation& observation);
 
 // Tunables. The defaults come from the acceptance definition of a leak
 // (docs/leak-detection.md): growth below 1.5 % of the limit per hour is
@@ -97,6 +142,13 @@ struct Verdict {
   std::optional<double> time_to_limit_seconds;
   // The first sample after which the verdict turned leaking; never reset.
   std::optional<std::int64_t> first_suspected_at_ms;
+
+  // What leaks, while suspected and the samples said what the memory is
+  // made of: the Theil–Sen slope of each kind's bucket minima over the
+  // judged span (bytes per second, NaN for a kind not known), and the leak
+  // kind whose baseline grows fastest. Empty while not suspected.
+  std::optional<Kind> kind;
+  KindValues kind_slopes_bytes_per_second = kUnknownKinds;
 
   // Why: the evidence of the last evaluation, each 0..1 with 0.5 at its
   // threshold (the score is the smallest). For `analyze --explain`.

@@ -6,6 +6,7 @@
 #include <limits>
 #include <optional>
 
+#include "estimator/detail/kinds.h"
 #include "estimator/detail/trend.h"
 
 namespace leakwatch::estimator::detail {
@@ -360,6 +361,7 @@ void Evaluate(Window& window, std::int64_t closed, std::int64_t t_ms,
   v.time_to_limit_seconds =
       TimeToLimit(trend, context.limit, minima.newest_peak_bytes);
   MoveVerdict(window, t_ms, context);
+  AttributeKinds(window, span.start, span.closed, minima, v);
 }
 
 }  // namespace leakwatch::estimator::detail

@@ -42,6 +42,9 @@ struct WindowMinima {
   std::vector<double> segment_drop_bytes;
   // The highest sample of the newest bucket holding samples.
   double newest_peak_bytes = 0;
+  // One kind's bucket minima at a time, as AttributeKinds fits them.
+  std::vector<double> kind_times_s;
+  std::vector<double> kind_bytes;
   // Work space for medians and pairwise slopes.
   std::vector<double> work;
 };

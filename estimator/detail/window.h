@@ -5,6 +5,7 @@
 // Thread-safety: none; owned by one Estimator.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -19,6 +20,13 @@ namespace leakwatch::estimator::detail {
 inline constexpr std::int64_t kNoBucket =
     std::numeric_limits<std::int64_t>::min();
 
+// A bucket's kind minima before any sample gave a kind.
+inline constexpr std::array<float, kKinds> kNoKindMinima = [] {
+  std::array<float, kKinds> v{};
+  v.fill(std::numeric_limits<float>::infinity());
+  return v;
+}();
+
 struct Bucket {
   std::int64_t index = kNoBucket;
   double min = 0;
@@ -30,6 +38,10 @@ struct Bucket {
   double abs_steps = 0;
   double rises = 0;  // the sum of the steps up
   std::uint32_t steps = 0;
+  // Each kind's minimum, +inf where no sample gave the kind. Floats: a
+  // kind's slope is only ever fitted for a suspected window, where a
+  // 2^-24 rounding of each minimum is far below the growth.
+  std::array<float, kKinds> kind_min = kNoKindMinima;
 };
 
 struct Window {
