@@ -293,6 +293,19 @@ std::vector<Setting> Settings(const std::string& docker_default) {
       },
       [](const Config& c) { return std::to_string(c.leak_persistence); }));
   s.push_back(Scalar(
+      "leak.process-interval",
+      "How often each container's processes are read to name the one that "
+      "leaks (never less often than 1/8 of the shortest leak window; needs "
+      "the host's PID namespace)",
+      "30s", "a duration such as 30s",
+      [](Config& c, const std::string& v) -> Result<void> {
+        auto d = ParseDuration(v);
+        if (!d) return PassOn(d.error());
+        c.leak_process_interval = *d;
+        return Ok();
+      },
+      [](const Config& c) { return FormatDuration(c.leak_process_interval); }));
+  s.push_back(Scalar(
       "log.level",
       "Only log messages with the given severity or above: debug, info, "
       "warn, error",
@@ -538,6 +551,10 @@ std::optional<Problem> Check(const Config& config) {
                     "leak.healthy-growth ({}): growth that is a leak cannot "
                     "be healthy",
                     config.leak_min_growth, config.leak_healthy_growth)};
+  }
+  if (config.leak_process_interval.count() <= 0) {
+    return Problem{{"leak.process-interval"},
+                   "leak.process-interval must be greater than 0"};
   }
   if (config.leak_persistence < 1) {
     return Problem{{"leak.persistence"},

@@ -119,6 +119,9 @@ struct Config {
   double leak_min_growth = estimator::Params{}.leak_growth_per_hour;
   // Consecutive evaluations that must agree before a verdict changes.
   int leak_persistence = estimator::Params{}.persistence;
+  // How often each container's processes are read for attribution; the
+  // sampler reads them at least every 1/8 of the shortest window.
+  std::chrono::milliseconds leak_process_interval{30000};
   Origin origin;
 
   bool docker_enabled() const { return docker_host != "none"; }

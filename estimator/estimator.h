@@ -14,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -198,6 +199,70 @@ class Estimator {
   // Restarts detected from the samples themselves (memory falling back far
   // below its floor).
   std::uint64_t restarts() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+// One process of a container, read from its /proc/<pid>/status.
+struct ProcessObservation {
+  std::int32_t pid = 0;  // the host's PID
+  std::string comm;
+  double anon = 0;   // RssAnon: its own anonymous memory
+  double shmem = 0;  // RssShmem: shmem and tmpfs pages it maps
+};
+
+// The process a container's growth is in.
+struct Attribution {
+  std::int32_t pid = 0;
+  std::string comm;
+  double slope_bytes_per_second = 0;  // its own memory's growth
+};
+
+// The trends of a container's largest processes, to name the one whose
+// own memory accounts for a leak.
+//
+// Bounded: it follows at most `slots` processes, the largest by anon +
+// shmem; a process joins when it is larger than one followed outside the
+// largest `slots`, and its history ends when it exits (or the PID is
+// reused by another command) or another takes its slot. Each followed
+// process keeps, per window, kProcessBuckets bucket minima of its anon
+// and shmem memory, allocated with the slot.
+//
+// Thread-safety: none; one per container, owned by the sampling loop.
+class ProcessTrends {
+ public:
+  static constexpr std::size_t kDefaultSlots = 4;
+  static constexpr std::size_t kProcessBuckets = 16;
+
+  explicit ProcessTrends(std::span<const std::chrono::milliseconds> windows,
+                         std::size_t slots = kDefaultSlots);
+  ProcessTrends(ProcessTrends&&) noexcept;
+  ProcessTrends& operator=(ProcessTrends&&) noexcept;
+  ~ProcessTrends();
+
+  // One reading of the container's processes (all of them, in any order);
+  // readings must come in time order.
+  void Update(std::int64_t t_ms, std::span<const ProcessObservation> processes);
+
+  // The followed process whose own memory of `kind` (anon or shmem; no
+  // process owns kernel memory) grew over window `window` (an index into
+  // the windows given) at least kShareOfGrowth of container_slope, the
+  // container's growth of that kind; the fastest if several do. nullopt
+  // when none does, or none has a trend over at least half the window.
+  std::optional<Attribution> Attribute(std::size_t window, Kind kind,
+                                       double container_slope) const;
+
+  // A process accounts for a growth when its own grows this much of it:
+  // more than any other process can when it does.
+  static constexpr double kShareOfGrowth = 0.6;
+
+  // Changes the windows; every process's history starts over.
+  void SetWindows(std::span<const std::chrono::milliseconds> windows);
+
+  // Forgets every process (a container restart).
+  void Clear();
 
  private:
   struct State;

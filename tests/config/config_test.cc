@@ -285,6 +285,20 @@ TEST(LeakThresholds, RejectsImpossibleValuesNamingTheKey) {
   }
 }
 
+TEST(LeakProcessInterval, DefaultsTo30sAndComesFromFlagEnvAndFile) {
+  EXPECT_EQ(ParseOk({}).leak_process_interval, std::chrono::seconds(30));
+  EXPECT_EQ(ParseOk({"--leak.process-interval=10s"}).leak_process_interval,
+            std::chrono::seconds(10));
+  EXPECT_EQ(ParseOk({}, {{"LEAKWATCH_LEAK_PROCESS_INTERVAL", "1m"}})
+                .leak_process_interval,
+            std::chrono::minutes(1));
+  for (const char* bad : {"0", "soon"}) {
+    auto r = ParseArgs({std::string("--leak.process-interval=") + bad});
+    ASSERT_FALSE(r.has_value()) << bad;
+    EXPECT_THAT(r.error().message, HasSubstr("leak.process-interval")) << bad;
+  }
+}
+
 TEST(Parse, VersionStartsWithTheProgramName) {
   auto r = ParseArgs({"--version"});
   ASSERT_TRUE(r.has_value());
@@ -460,12 +474,13 @@ TEST(ConfigFile, LeakThresholdsLiveUnderLeak) {
   TempFile f;
   f.Write(
       "leak:\n  healthy_growth: 0.01\n  min_growth: 0.02\n"
-      "  persistence: 4\n");
+      "  persistence: 4\n  process_interval: 15s\n");
   auto r = Load({"--config.file", f.path()});
   ASSERT_TRUE(r.has_value()) << r.error().message;
   EXPECT_EQ(r->leak_healthy_growth, 0.01);
   EXPECT_EQ(r->leak_min_growth, 0.02);
   EXPECT_EQ(r->leak_persistence, 4);
+  EXPECT_EQ(r->leak_process_interval, std::chrono::seconds(15));
   // An impossible pair points at the file's line for min_growth.
   f.Write("leak:\n  healthy_growth: 0.01\n  min_growth: 0.005\n");
   r = Load({"--config.file", f.path()});
