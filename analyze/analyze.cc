@@ -30,6 +30,9 @@ using estimator::Observation;
 struct Series {
   std::string name;
   std::vector<Observation> samples;
+  // The input said what the memory is made of (shmem or kernel columns):
+  // the output then names the kind that leaks.
+  bool has_kinds = false;
 };
 
 std::string Trim(std::string_view s) {
@@ -80,7 +83,19 @@ Unexpected Malformed(const std::string& file, std::size_t line,
 // CSV with a header row: Unix seconds first, then named value columns.
 Result<std::vector<Series>> ParseCsv(const std::string& file,
                                      const std::string& text) {
-  enum Column { kTime, kWorkingSet, kUsage, kRss, kCache, kLimit };
+  enum Column {
+    kTime,
+    kWorkingSet,
+    kUsage,
+    kRss,
+    kCache,
+    kLimit,
+    kShmem,
+    kKernel,
+    kActiveFile,
+    kInactiveFile,
+    kMappedFile,
+  };
   std::istringstream in(text);
   std::string line;
   std::size_t line_no = 0;
@@ -101,11 +116,19 @@ Result<std::vector<Series>> ParseCsv(const std::string& file,
       }
       columns.push_back(kTime);
       std::vector<std::string> unknown;
+      // The daemon's inputs, named as its series are; `anon` is `rss`
+      // under the name the kinds use.
       std::map<std::string, Column> known = {{"working_set", kWorkingSet},
                                              {"usage", kUsage},
                                              {"rss", kRss},
+                                             {"anon", kRss},
                                              {"cache", kCache},
-                                             {"limit", kLimit}};
+                                             {"limit", kLimit},
+                                             {"shmem", kShmem},
+                                             {"kernel", kKernel},
+                                             {"active_file", kActiveFile},
+                                             {"inactive_file", kInactiveFile},
+                                             {"mapped_file", kMappedFile}};
       std::map<Column, bool> seen;
       for (std::size_t i = 1; i < cells.size(); ++i) {
         std::string name = Lower(Trim(cells[i]));
@@ -117,16 +140,19 @@ Result<std::vector<Series>> ParseCsv(const std::string& file,
         }
         if (seen[it->second]) {
           return Malformed(file, line_no,
-                           "column \"" + name + "\" appears twice");
+                           "column \"" + name + "\" appears twice" +
+                               (it->second == kRss ? " (anon is rss)" : ""));
         }
         seen[it->second] = true;
         columns.push_back(it->second);
       }
+      series.has_kinds = seen[kShmem] || seen[kKernel];
       if (unknown.size() > 1 || (unknown.size() == 1 && seen[kWorkingSet])) {
         return Malformed(
             file, line_no,
             "more than one value column is not working_set, usage, rss, "
-            "cache or limit (" +
+            "cache, limit or a memory kind (anon, shmem, kernel, "
+            "active_file, inactive_file, mapped_file) (" +
                 unknown.front() + ", ...)");
       }
       continue;
@@ -138,6 +164,7 @@ Result<std::vector<Series>> ParseCsv(const std::string& file,
     }
     Observation o;
     double seconds = 0;
+    double inactive_file = estimator::kUnknown;
     for (std::size_t i = 0; i < cells.size(); ++i) {
       double v = 0;
       // An empty value cell is a value not known at that time (a series
@@ -168,7 +195,27 @@ Result<std::vector<Series>> ParseCsv(const std::string& file,
         case kLimit:
           o.limit = v;
           break;
+        case kShmem:
+          o.shmem = v;
+          break;
+        case kKernel:
+          o.kernel = v;
+          break;
+        case kInactiveFile:
+          inactive_file = v;
+          break;
+        // File memory: read and checked, never part of the signal, as in
+        // the daemon.
+        case kActiveFile:
+        case kMappedFile:
+          break;
       }
+    }
+    // The working set as the daemon makes it, where only its parts are
+    // given.
+    if (!std::isfinite(o.working_set) && std::isfinite(o.usage) &&
+        std::isfinite(inactive_file)) {
+      o.working_set = std::max(0.0, o.usage - inactive_file);
     }
     o.t_ms = std::llround(seconds * 1000.0);
     series.samples.push_back(o);
@@ -313,6 +360,7 @@ struct Row {
   std::string series;
   std::string window;
   std::size_t samples = 0;
+  bool has_kinds = false;
   estimator::Verdict verdict;
   double interval_s = 0;
 };
@@ -335,6 +383,14 @@ void WriteJson(std::ostream& out, const Row& r) {
       r.verdict.time_to_limit_seconds
           ? nlohmann::ordered_json(*r.verdict.time_to_limit_seconds)
           : nlohmann::ordered_json(nullptr);
+  // What leaks, where the input said what the memory is made of: the leak
+  // kind of a suspected window, null for the others.
+  if (r.has_kinds) {
+    j["kind"] = r.verdict.suspected && r.verdict.kind
+                    ? nlohmann::ordered_json(
+                          std::string(estimator::KindName(*r.verdict.kind)))
+                    : nlohmann::ordered_json(nullptr);
+  }
   out << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
       << "\n";
 }
@@ -386,7 +442,9 @@ int Run(const std::vector<std::string>& args, std::istream& in,
       "Runs the daemon's leak estimator over recorded samples and reports "
       "each series' verdict per window.\n\nInput (detected from content): "
       "CSV with a header row (Unix seconds first; columns working_set, "
-      "usage, rss, cache, limit), or a Prometheus query_range JSON reply. "
+      "usage, rss, cache, limit, and the memory kinds anon, shmem, kernel, "
+      "active_file, inactive_file, mapped_file), or a Prometheus "
+      "query_range JSON reply. "
       "FILE may be - for standard input.",
       "leakwatch analyze"};
   std::string windows_text(config::kDefaultWindows);
@@ -518,6 +576,7 @@ int Run(const std::vector<std::string>& args, std::istream& in,
         row.window = (*windows)[i].label;
         row.verdict = verdicts[i];
         row.interval_s = interval;
+        row.has_kinds = s.has_kinds;
         if (!s.samples.empty()) {
           // Raw samples in (last - window, last].
           const std::int64_t from =

@@ -221,6 +221,22 @@ Json LeakJson(const LeakVerdict& v) {
       v.ready ? Optional(v.time_to_limit_seconds) : Json(nullptr);
   out["baseline_bytes"] = fitted(v.baseline_bytes);
   out["baseline_at"] = fitted(Seconds(v.baseline_at_ms));
+  // What leaks, as leak_info and leak_kind_slope: suspected windows only.
+  out["kind"] =
+      v.kind ? Json(std::string(estimator::KindName(*v.kind))) : Json(nullptr);
+  out["process"] =
+      v.process ? Json{{"comm", v.process->comm}, {"pid", v.process->pid}}
+                : Json(nullptr);
+  Json slopes = nullptr;
+  if (v.kind) {
+    slopes = Json::object();
+    for (std::size_t k = 0; k < estimator::kKinds; ++k) {
+      if (!std::isfinite(v.kind_slopes[k])) continue;
+      slopes[std::string(estimator::KindName(
+          static_cast<estimator::Kind>(k)))] = v.kind_slopes[k];
+    }
+  }
+  out["kind_slopes_bytes_per_second"] = std::move(slopes);
   return out;
 }
 
@@ -253,6 +269,9 @@ Json ContainerJson(const ContainerSnapshot& c, const Snapshot& snapshot) {
   memory["rss_bytes"] = s.rss_bytes;
   memory["cache_bytes"] = s.cache_bytes;
   memory["swap_bytes"] = Optional(s.swap_bytes);
+  memory["shmem_bytes"] = Optional(s.shmem_bytes);
+  memory["kernel_bytes"] = Optional(s.kernel_bytes);
+  memory["mapped_file_bytes"] = Optional(s.mapped_file_bytes);
   memory["limit_bytes"] = Optional(s.limit_bytes);
   // As leakwatch_container_memory_oom_events_total: the kernel's counter,
   // else the runtime's oom events.

@@ -3,6 +3,8 @@
 // help, type and how a container (or a window's verdict) gives its value.
 
 #include <algorithm>
+#include <cmath>
+#include <string>
 
 #include "exporter/detail/collectors.h"
 #include "exporter/detail/container_labels.h"
@@ -51,6 +53,31 @@ const ContainerSeries kContainerSeries[] = {
      [](const ContainerSnapshot& c) -> std::optional<double> {
        if (!c.sample.swap_bytes) return std::nullopt;
        return Bytes(*c.sample.swap_bytes);
+     }},
+    {"leakwatch_container_memory_shmem_bytes",
+     "Shmem and tmpfs pages charged to the cgroup (v1 total_shmem, v2 "
+     "shmem): inside cache_bytes, yet never reclaimable while the file "
+     "exists.",
+     MetricType::Gauge,
+     [](const ContainerSnapshot& c) -> std::optional<double> {
+       if (!c.sample.shmem_bytes) return std::nullopt;
+       return Bytes(*c.sample.shmem_bytes);
+     }},
+    {"leakwatch_container_memory_kernel_bytes",
+     "Kernel memory charged to the cgroup (v2 kernel, else its parts; v1 "
+     "memory.kmem.usage_in_bytes, else usage minus the LRU pages).",
+     MetricType::Gauge,
+     [](const ContainerSnapshot& c) -> std::optional<double> {
+       if (!c.sample.kernel_bytes) return std::nullopt;
+       return Bytes(*c.sample.kernel_bytes);
+     }},
+    {"leakwatch_container_memory_mapped_file_bytes",
+     "File pages mapped into processes (v1 total_mapped_file, v2 "
+     "file_mapped); file memory, not part of the leak signal.",
+     MetricType::Gauge,
+     [](const ContainerSnapshot& c) -> std::optional<double> {
+       if (!c.sample.mapped_file_bytes) return std::nullopt;
+       return Bytes(*c.sample.mapped_file_bytes);
      }},
     {"leakwatch_container_memory_limit_bytes",
      "Cgroup memory limit; absent when unlimited.", MetricType::Gauge,
@@ -214,6 +241,52 @@ void AddLeakFamilies(const std::vector<ContainerSnapshot>& containers,
   }
 }
 
+// What leaks, for suspected windows only, so that a container that is not
+// suspected adds no series per kind or process: one leak_info per
+// suspected window naming the dominant kind and the process, and one
+// slope per kind the kernel reports.
+void AddWhatLeaksFamilies(const std::vector<ContainerSnapshot>& containers,
+                          const Identity& identity,
+                          const std::vector<std::string>& windows,
+                          std::vector<MetricFamily>& out) {
+  MetricFamily info =
+      Family("leakwatch_container_memory_leak_info",
+             "What leaks, for a suspected window: kind is the leak kind whose "
+             "baseline grows fastest (anon, shmem or kernel); process and pid "
+             "name the process whose own memory accounts for the growth, empty "
+             "when none does.",
+             MetricType::Gauge);
+  MetricFamily slopes = Family(
+      "leakwatch_container_memory_leak_kind_slope_bytes_per_second",
+      "For a suspected window: the growth of each kind's baseline (anon, "
+      "shmem, kernel and, where the kernel splits it, slab, sock, "
+      "kernel_stack, pagetables), Theil-Sen over the window's minima.",
+      MetricType::Gauge);
+  for (std::size_t k = 0; k < containers.size(); ++k) {
+    if (containers[k].leak.size() != windows.size()) continue;
+    for (std::size_t i = 0; i < windows.size(); ++i) {
+      const LeakVerdict& v = containers[k].leak[i];
+      if (!v.suspected || !v.kind) continue;
+      std::vector<ClientMetric::Label> labels = identity[k];
+      labels.push_back({"window", windows[i]});
+      for (std::size_t kind = 0; kind < estimator::kKinds; ++kind) {
+        if (!std::isfinite(v.kind_slopes[kind])) continue;
+        std::vector<ClientMetric::Label> with_kind = labels;
+        with_kind.push_back({"kind", std::string(estimator::KindName(
+                                         static_cast<estimator::Kind>(kind)))});
+        Add(slopes, std::move(with_kind), v.kind_slopes[kind]);
+      }
+      labels.push_back({"kind", std::string(estimator::KindName(*v.kind))});
+      labels.push_back({"process", v.process ? v.process->comm : ""});
+      labels.push_back(
+          {"pid", v.process ? std::to_string(v.process->pid) : ""});
+      Add(info, std::move(labels), 1);
+    }
+  }
+  out.push_back(std::move(info));
+  out.push_back(std::move(slopes));
+}
+
 }  // namespace
 
 std::vector<MetricFamily> ContainerCollector::Collect() const {
@@ -228,9 +301,10 @@ std::vector<MetricFamily> ContainerCollector::Collect() const {
     identity.push_back(ContainerLabels(c, allow_list));
   }
   std::vector<MetricFamily> out;
-  out.reserve(std::size(kContainerSeries) + std::size(kLeakSeries));
+  out.reserve(std::size(kContainerSeries) + std::size(kLeakSeries) + 2);
   AddContainerFamilies(containers, identity, out);
   AddLeakFamilies(containers, identity, *snap->window_labels, out);
+  AddWhatLeaksFamilies(containers, identity, *snap->window_labels, out);
   return out;
 }
 

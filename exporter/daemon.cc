@@ -69,6 +69,22 @@ double HostMemory(const config::Config& config, log::Logger& logger) {
   return estimator::kUnknown;
 }
 
+// Whether the containers' PIDs can be read through --path.procfs, checked
+// once (a restart-only setting). Without the host's PID namespace the
+// PIDs in cgroup.procs are not the processes procfs shows: attribution by
+// process is off, and this says so once; the memory kinds still work.
+bool ProcessesVisible(const config::Config& config, log::Logger& logger) {
+  auto host = proc::InHostPidNamespace(config.procfs);
+  if (host && *host) return true;
+  const std::string reason =
+      host ? "leakwatch does not run in the host's PID namespace (pid: host "
+             "in docker-compose, hostPID: true in Kubernetes)"
+           : host.error().message;
+  logger.Info("Attribution by process is off; memory kinds still work",
+              {{"reason", reason}});
+  return false;
+}
+
 // One daemon, from startup to exit. Members are declared in the order
 // they are needed, so they are destroyed in reverse: the server and the
 // sampling thread before what they read.
@@ -178,6 +194,8 @@ class Daemon {
     sampler_.emplace(*layout_, geometry, clock_, logger_,
                      docker_metadata_.get());
     loaded_.sampler.host_memory_bytes = host_memory_;
+    processes_visible_ = ProcessesVisible(config_, logger_);
+    loaded_.sampler.processes_visible = processes_visible_;
     sampler_->Reconfigure(loaded_.sampler);
     box_.Publish(sampler_->RunPass());
     logger_.Info("First sampling pass done",
@@ -262,6 +280,7 @@ class Daemon {
     }
     const auto changed = detail::Changed(current_, next->config);
     next->sampler.host_memory_bytes = host_memory_;
+    next->sampler.processes_visible = processes_visible_;
     sampling_->Reconfigure(next->sampler);
     server_->Secure(next->web);
     logger_.SetLevel(next->config.log_level);
@@ -311,6 +330,7 @@ class Daemon {
   std::unique_ptr<detail::DockerMetadata> docker_metadata_;
   std::unique_ptr<docker::Watcher> docker_watcher_;
   double host_memory_ = estimator::kUnknown;
+  bool processes_visible_ = false;
   detail::SnapshotBox box_;
   std::optional<detail::Sampler> sampler_;
   // What scrapes read of the last (re)load; made once the first pass is

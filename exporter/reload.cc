@@ -25,6 +25,8 @@ SamplerSettings SamplerSettingsFor(
   settings.leak_params.healthy_growth_per_hour = config.leak_healthy_growth;
   settings.leak_params.leak_growth_per_hour = config.leak_min_growth;
   settings.leak_params.persistence = config.leak_persistence;
+  settings.process_interval = config.leak_process_interval;
+  settings.procfs = config.procfs;
   return settings;
 }
 

@@ -4,24 +4,13 @@
 #include <set>
 
 #include "log/log.h"
+#include "proc/proc.h"
 
 namespace leakwatch::exporter::detail {
 namespace {
 
 double ToSeconds(std::chrono::system_clock::time_point t) {
   return std::chrono::duration<double>(t.time_since_epoch()).count();
-}
-
-// What scrapes export of an estimator's verdicts, one per window.
-std::vector<LeakVerdict> LeakVerdicts(const estimator::Estimator& e) {
-  std::vector<LeakVerdict> out;
-  out.reserve(e.verdicts().size());
-  for (const estimator::Verdict& v : e.verdicts()) {
-    out.push_back(LeakVerdict{
-        v.ready, v.suspected, v.score, v.slope_bytes_per_second, v.r_squared,
-        v.time_to_limit_seconds, v.baseline_bytes, v.baseline_at_ms});
-  }
-  return out;
 }
 
 store::Millis ToMillis(std::chrono::system_clock::time_point t) {
@@ -49,6 +38,7 @@ Sampler::Watched Sampler::NewWatched(cgroup::Container container,
       .reader = std::nullopt,
       .history = std::make_shared<SharedHistory>(geometry_),
       .estimator = estimator::Estimator(window_durations_, leak_params_),
+      .processes = estimator::ProcessTrends(window_durations_),
       .last = std::nullopt,
       .first_seen_seconds = now};
 }
@@ -159,7 +149,71 @@ void Sampler::Record(Watched& w, const cgroup::Sample& sample,
   // What a leak runs into: the cgroup limit, else the host's memory.
   o.limit = sample.limit_bytes ? static_cast<double>(*sample.limit_bytes)
                                : host_memory_bytes_;
+  auto known = [](const std::optional<std::uint64_t>& v) {
+    return v ? static_cast<double>(*v) : estimator::kUnknown;
+  };
+  o.swap = known(sample.swap_bytes);
+  o.shmem = known(sample.shmem_bytes);
+  o.kernel = known(sample.kernel_bytes);
+  o.sock = known(sample.sock_bytes);
+  o.slab = known(sample.slab_bytes);
+  o.kernel_stack = known(sample.kernel_stack_bytes);
+  o.pagetables = known(sample.pagetables_bytes);
   w.estimator.Update(o);
+  ReadProcesses(w, t_ms);
+}
+
+void Sampler::ReadProcesses(Watched& w, store::Millis t_ms) {
+  if (!processes_visible_ || w.stats_fallback ||
+      t_ms < w.next_process_read_ms) {
+    return;
+  }
+  // Never less often than 1/8 of the shortest window, so that a short
+  // window still holds enough readings to fit a process's trend.
+  std::chrono::milliseconds every = process_interval_;
+  for (auto d : window_durations_) every = std::min(every, d / 8);
+  w.next_process_read_ms = t_ms + std::max<store::Millis>(1, every.count());
+  auto pids = cgroup::ReadProcesses(layout_, w.container);
+  if (!pids) return;  // gone: the next sample ends the container
+  // A container of thousands of processes costs a bounded read: the
+  // largest are almost always among the first listed (the oldest).
+  constexpr std::size_t kMaxProcessesRead = 256;
+  process_scratch_.clear();
+  for (std::size_t i = 0; i < pids->size() && i < kMaxProcessesRead; ++i) {
+    auto memory = proc::ReadProcessMemory(procfs_, (*pids)[i]);
+    if (!memory) continue;  // exited since, or a kernel thread
+    process_scratch_.push_back({(*pids)[i], std::move(memory->comm),
+                                static_cast<double>(memory->anon_bytes),
+                                static_cast<double>(memory->shmem_bytes)});
+  }
+  w.processes.Update(t_ms, process_scratch_);
+}
+
+std::vector<LeakVerdict> Sampler::LeakVerdicts(const Watched& w) const {
+  std::vector<LeakVerdict> out;
+  out.reserve(w.estimator.verdicts().size());
+  std::size_t window = 0;
+  for (const estimator::Verdict& v : w.estimator.verdicts()) {
+    LeakVerdict leak;
+    leak.ready = v.ready;
+    leak.suspected = v.suspected;
+    leak.score = v.score;
+    leak.slope_bytes_per_second = v.slope_bytes_per_second;
+    leak.r_squared = v.r_squared;
+    leak.time_to_limit_seconds = v.time_to_limit_seconds;
+    leak.baseline_bytes = v.baseline_bytes;
+    leak.baseline_at_ms = v.baseline_at_ms;
+    if (v.suspected && v.kind) {
+      leak.kind = v.kind;
+      leak.kind_slopes = v.kind_slopes_bytes_per_second;
+      leak.process = w.processes.Attribute(
+          window, *v.kind,
+          v.kind_slopes_bytes_per_second[static_cast<std::size_t>(*v.kind)]);
+    }
+    out.push_back(std::move(leak));
+    ++window;
+  }
+  return out;
 }
 
 bool Sampler::Sample(Watched& w, store::Millis t_ms) {
@@ -214,6 +268,7 @@ bool Sampler::Sample(Watched& w, store::Millis t_ms) {
     // Its cgroup was made anew (a restart): the memory it starts from
     // has nothing to do with the trend before.
     w.estimator.Reset();
+    w.processes.Clear();
   }
   if (w.reported_error) {
     logger_.Info("Container cgroup readable again", {{"id", w.container.id}});
@@ -246,6 +301,9 @@ void Sampler::Reconfigure(const SamplerSettings& settings) {
           window_durations_);
   leak_params_ = settings.leak_params;
   host_memory_bytes_ = settings.host_memory_bytes;
+  process_interval_ = settings.process_interval;
+  procfs_ = settings.procfs;
+  processes_visible_ = settings.processes_visible;
   for (auto it = containers_.begin(); it != containers_.end();) {
     if (!Selected(it->first)) {
       logger_.Debug("Container excluded by filter", {{"id", it->first}});
@@ -255,7 +313,10 @@ void Sampler::Reconfigure(const SamplerSettings& settings) {
     }
     // A no-op when the geometry is unchanged.
     it->second.history->Resize(geometry);
-    if (windows_changed) it->second.estimator.SetWindows(window_durations_);
+    if (windows_changed) {
+      it->second.estimator.SetWindows(window_durations_);
+      it->second.processes.SetWindows(window_durations_);
+    }
     if (params_changed) it->second.estimator.SetParams(leak_params_);
     ++it;
   }
@@ -304,7 +365,7 @@ std::shared_ptr<const Snapshot> Sampler::RunPass() {
       snapshot->containers.push_back(ContainerSnapshot{
           w.container.id, w.container.path, *w.last, w.first_seen_seconds,
           metadata_ != nullptr ? metadata_->Lookup(w.container.id) : nullptr,
-          LeakVerdicts(w.estimator), w.history});
+          LeakVerdicts(w), w.history});
     }
   }
 

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
@@ -45,6 +46,13 @@ struct SamplerSettings {
   // when unknown. Read once at startup (--path.procfs), so the daemon sets
   // it on every settings object it hands over.
   double host_memory_bytes = estimator::kUnknown;
+  // Attribution by process: how often each container's processes are
+  // read (at least every 1/8 of the shortest window), through which
+  // procfs, and whether its PIDs are the host's (the daemon checks once
+  // at startup and sets it on every settings object, as host memory).
+  std::chrono::milliseconds process_interval{30000};
+  std::filesystem::path procfs = "/proc";
+  bool processes_visible = false;
 };
 
 // Thread-safety: none, except Submit. Owned and driven by the sampling
@@ -92,6 +100,10 @@ class Sampler {
     // Fed in Record, beside the history; built in NewWatched.
     estimator::Estimator estimator{
         std::span<const std::chrono::milliseconds>{}};
+    // Its largest processes' trends, fed every process interval.
+    estimator::ProcessTrends processes{
+        std::span<const std::chrono::milliseconds>{}};
+    store::Millis next_process_read_ms = 0;
     std::optional<cgroup::Sample> last;
     double first_seen_seconds = 0;
     bool reported_error = false;
@@ -114,6 +126,10 @@ class Sampler {
   // Keeps a good reading: the snapshot's latest sample, the history and
   // the leak estimator.
   void Record(Watched& w, const cgroup::Sample& sample, store::Millis t_ms);
+  // Reads the container's processes when the process interval is up.
+  void ReadProcesses(Watched& w, store::Millis t_ms);
+  // The verdicts scrapes export, each suspected one with what leaks.
+  std::vector<LeakVerdict> LeakVerdicts(const Watched& w) const;
 
   void Reconcile(const std::vector<cgroup::Container>& found, double now);
   // Adds what the runtime runs and discovery missed twice in a row; drops
@@ -145,6 +161,11 @@ class Sampler {
           std::make_shared<const std::vector<std::chrono::milliseconds>>();
   estimator::Params leak_params_;
   double host_memory_bytes_ = estimator::kUnknown;
+  std::chrono::milliseconds process_interval_{30000};
+  std::filesystem::path procfs_ = "/proc";
+  bool processes_visible_ = false;
+  // Scratch for reading processes, kept between reads.
+  std::vector<estimator::ProcessObservation> process_scratch_;
   // Found but filtered out in the last pass, so each change is logged once.
   std::set<std::string> excluded_;
   // Running per the runtime but missing from cgroups in the last pass.

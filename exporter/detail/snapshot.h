@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "cgroup/cgroup.h"
+#include "estimator/estimator.h"
 #include "exporter/detail/metadata.h"
 #include "store/store.h"
 
@@ -35,6 +36,12 @@ struct LeakVerdict {
   // the trend line the estimator judged.
   double baseline_bytes = 0;
   std::int64_t baseline_at_ms = 0;
+  // What leaks, for a suspected window only: the leak kind whose baseline
+  // grows fastest, every kind's growth (NaN where unknown), and the
+  // process whose own memory accounts for it, when one does.
+  std::optional<estimator::Kind> kind;
+  estimator::KindValues kind_slopes = estimator::kUnknownKinds;
+  std::optional<estimator::Attribution> process;
 };
 
 // One container's history, written by the sampling thread and read by the

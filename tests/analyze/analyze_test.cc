@@ -93,6 +93,57 @@ TEST_F(AnalyzeTest, ReportsEverySeriesAndWindowAsJsonLines) {
   }
 }
 
+TEST_F(AnalyzeTest, NamesTheKindThatLeaksFromPerKindColumns) {
+  // Files left in a tmpfs: shmem grows 100 MiB/h inside cache, anonymous
+  // memory stays flat, a hot page cache grows beside it.
+  std::ostringstream csv;
+  csv << "time,usage,anon,cache,shmem,kernel,active_file,inactive_file,"
+         "mapped_file,limit\n";
+  for (int i = 0; i < 2 * 720; ++i) {
+    const double mib = 1048576;
+    const double shmem = 10 * mib + i * 5 * (100 * mib / 3600);
+    const double active = 20 * mib + i * 5 * (50 * mib / 3600);
+    const double anon = 80 * mib + (i % 12) * mib;  // a GC sawtooth
+    const double kernel = 6 * mib;
+    const double cache = shmem + active + 4 * mib;
+    csv << 1'700'000'000 + i * 5 << ","
+        << static_cast<long>(anon + cache + kernel) << ","
+        << static_cast<long>(anon) << "," << static_cast<long>(cache) << ","
+        << static_cast<long>(shmem) << "," << static_cast<long>(kernel) << ","
+        << static_cast<long>(active) << "," << 4 * 1048576 << "," << 1048576
+        << "," << 512 * 1048576 << "\n";
+  }
+  Outcome o = Analyze({"--windows", "15m,1h", Write("kinds.csv", csv.str())});
+  ASSERT_EQ(o.code, 0) << o.err;
+  auto rows = o.rows();
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[1]["suspected"], true);
+  EXPECT_EQ(rows[1]["kind"], "shmem");
+  // The same trace with anonymous memory alone hides the leak, and a CSV
+  // without kind columns has no "kind" key.
+  std::string rss_only;
+  std::istringstream in(csv.str());
+  for (std::string line; std::getline(in, line);) {
+    std::vector<std::string> cells;
+    std::stringstream cs(line);
+    for (std::string cell; std::getline(cs, cell, ',');) cells.push_back(cell);
+    rss_only += cells[0] + "," + cells[1] + "," + cells[2] + "," + cells[3] +
+                "," + cells[9] + "\n";
+  }
+  Outcome old = Analyze({"--windows", "15m,1h", Write("rss.csv", rss_only)});
+  ASSERT_EQ(old.code, 0) << old.err;
+  for (const auto& row : old.rows()) {
+    EXPECT_EQ(row["suspected"], false);
+    EXPECT_FALSE(row.contains("kind"));
+  }
+}
+
+TEST_F(AnalyzeTest, AnonAndRssAreOneColumn) {
+  Outcome o = Analyze({Write("both.csv", "time,rss,anon\n1,2,3\n")});
+  EXPECT_EQ(o.code, 2);
+  EXPECT_THAT(o.err, HasSubstr("both.csv:1: column \"anon\" appears twice"));
+}
+
 TEST_F(AnalyzeTest, ReadsStandardInputAndNamesItDash) {
   Outcome o = Analyze({"--windows", "1h", "-"}, LeakCsv(1.5));
   ASSERT_EQ(o.code, 0) << o.err;

@@ -57,6 +57,7 @@ RELOAD_VALUES = {
     "leak.healthy-growth": ("0.015", "0.02"),
     "leak.min-growth": ("0.0175", "0.03"),
     "leak.persistence": ("3", "4"),
+    "leak.process-interval": ("30s", "10s"),
     # debug, not warn: the reload's own info lines must still be logged.
     "log.level": ("info", "debug"),
     "log.format": ("logfmt", "json"),
@@ -363,7 +364,7 @@ def metrics_named(text):
     """Metric names in TEXT; a name directly followed by { is a series
     (with labels), returned apart."""
     families, series = set(), set()
-    for m in re.finditer(r"\b((?:leakwatch|process)_[a-z0-9_]*[a-z0-9])\b(\{)?", text):
+    for m in re.finditer(r"(?<![.\w])((?:leakwatch|process)_[a-z0-9_]*[a-z0-9])\b(\{)?", text):
         (series if m.group(2) else families).add(m.group(1))
     return families, series
 

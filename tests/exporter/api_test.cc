@@ -90,7 +90,10 @@ std::shared_ptr<Snapshot> TwoContainers() {
   leaking.time_to_limit_seconds = 153600;
   leaking.baseline_bytes = 64 * kMiB;
   leaking.baseline_at_ms = kEndMs - 10'000;
-  LeakVerdict young;  // not ready: the fit's numbers are not shown
+  leaking.kind = estimator::Kind::kShmem;
+  leaking.kind_slopes[1] = 1500;  // shmem
+  leaking.kind_slopes[0] = 10;    // anon
+  LeakVerdict young;              // not ready: the fit's numbers are not shown
   young.score = 0.75;
   young.slope_bytes_per_second = 99999;
   young.baseline_bytes = 99999;
@@ -217,8 +220,16 @@ TEST(ServeApi, GivesEachWindowsVerdictLikeTheMetrics) {
         "baseline_bytes", "baseline_at"}) {
     EXPECT_TRUE(young[key].is_null()) << key;
   }
+  // What leaks: shmem, in no one process (tmpfs files are no process's).
+  EXPECT_EQ(judged["kind"], "shmem");
+  EXPECT_TRUE(judged["process"].is_null());
+  EXPECT_EQ(judged["kind_slopes_bytes_per_second"],
+            Json({{"anon", 10.0}, {"shmem", 1500.0}}));
+  EXPECT_TRUE(young["kind"].is_null());
+  EXPECT_TRUE(young["kind_slopes_bytes_per_second"].is_null());
   const Json& flat = body["containers"][1]["leak"]["15m"];
   EXPECT_EQ(flat["verdict"], "ok");
+  EXPECT_TRUE(flat["kind"].is_null());
   EXPECT_EQ(flat["score"], 0.125);
   EXPECT_TRUE(flat["time_to_limit_seconds"].is_null());  // not growing
 }

@@ -5,6 +5,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <sstream>
+#include <string>
+
 #include "tests/golden.h"
 
 namespace leakwatch::exporter::detail {
@@ -40,6 +43,9 @@ std::shared_ptr<Snapshot> TwoContainers() {
   limited.sample.cpu_throttled_ns = 5'000'000'001;
   limited.sample.psi_memory_some_us = 1'500'000;
   limited.sample.psi_memory_full_us = 250;
+  limited.sample.shmem_bytes = 40 * kMiB;
+  limited.sample.kernel_bytes = 6 * kMiB;
+  limited.sample.mapped_file_bytes = 12 * kMiB;
   limited.first_seen_seconds = kNow - 3600;
   ContainerSnapshot unlimited;
   unlimited.id = std::string(64, '0');
@@ -61,6 +67,14 @@ std::shared_ptr<Snapshot> TwoContainers() {
   leaking.r_squared = 0.96875;
   leaking.time_to_limit_seconds = 153600;
   leaking.baseline_bytes = 209715200;
+  // What leaks: anonymous memory, in one process; only kinds the kernel
+  // reports get a slope (no sock or pagetables here).
+  leaking.kind = estimator::Kind::kAnon;
+  leaking.kind_slopes[0] = 1920;  // anon
+  leaking.kind_slopes[1] = 0;     // shmem
+  leaking.kind_slopes[2] = 128;   // kernel
+  leaking.kind_slopes[3] = 96;    // slab
+  leaking.process = estimator::Attribution{4711, "node", 1900};
   LeakVerdict flat;
   flat.ready = true;
   flat.slope_bytes_per_second = -12.5;
@@ -144,6 +158,39 @@ TEST(SnapshotExposition, LeakSeriesCarryTheContainersIdentityAndWindow) {
   EXPECT_THAT(text, HasSubstr("leakwatch_container_memory_leak_score" + labels +
                               "window=\"1h\"} 0\n"));
   EXPECT_THAT(text, Not(HasSubstr("window=\"1h\"} 99999")));
+}
+
+TEST(SnapshotExposition, WhatLeaksOnlyForSuspectedWindows) {
+  const std::string text = RenderSnapshot(TwoContainers(), kNow);
+  const std::string leaky = "id=\"" + std::string(64, 'a') + "\"";
+  EXPECT_THAT(text, HasSubstr("leakwatch_container_memory_leak_info{" + leaky +
+                              ",kind=\"anon\",pid=\"4711\",process=\"node\","
+                              "window=\"15m\"} 1\n"));
+  EXPECT_THAT(text,
+              HasSubstr("leakwatch_container_memory_leak_kind_slope_bytes_per_"
+                        "second{" +
+                        leaky + ",kind=\"slab\",window=\"15m\"} 96\n"));
+  // Unknown kinds, the unsuspected window and the flat container: nothing.
+  EXPECT_THAT(text, Not(HasSubstr("kind=\"sock\"")));
+  EXPECT_THAT(text, Not(HasSubstr("window=\"1h\",kind")));
+  // Series per suspected window: one leak_info, one slope per known kind.
+  std::size_t info = 0, slopes = 0;
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.starts_with("leakwatch_container_memory_leak_info{")) ++info;
+    if (line.starts_with(
+            "leakwatch_container_memory_leak_kind_slope_bytes_per_second{")) {
+      ++slopes;
+    }
+  }
+  EXPECT_EQ(info, 1u);
+  EXPECT_EQ(slopes, 4u);  // anon, shmem, kernel, slab
+  // A suspected window whose process is not known names none.
+  auto snap = TwoContainers();
+  snap->containers[1].leak[0].process.reset();
+  EXPECT_THAT(
+      RenderSnapshot(snap, kNow),
+      HasSubstr("kind=\"anon\",pid=\"\",process=\"\",window=\"15m\"} 1"));
 }
 
 TEST(SnapshotExposition, UpFollowsTheAgeOfTheLastPass) {
