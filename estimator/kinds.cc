@@ -84,10 +84,12 @@ void AddKinds(Bucket& bucket, const KindValues& kinds) {
 void AttributeKinds(const Window& window, std::int64_t start,
                     std::int64_t closed, WindowMinima& minima,
                     Verdict& verdict) {
+  const std::optional<Kind> before = verdict.kind;
   verdict.kind.reset();
   verdict.kind_slopes_bytes_per_second = kUnknownKinds;
   if (!verdict.suspected) return;
   double fastest = -std::numeric_limits<double>::infinity();
+  std::optional<Kind> fastest_kind;
   for (std::size_t k = 0; k < kKinds; ++k) {
     minima.kind_times_s.clear();
     minima.kind_bytes.clear();
@@ -107,9 +109,17 @@ void AttributeKinds(const Window& window, std::int64_t start,
     verdict.kind_slopes_bytes_per_second[k] = slope;
     if (k < kLeakKinds && slope > fastest) {
       fastest = slope;
-      verdict.kind = static_cast<Kind>(k);
+      fastest_kind = static_cast<Kind>(k);
     }
   }
+  // A window stays suspected through a pause in the growth (a staircase
+  // between steps): its kinds then all grow by about nothing, and the
+  // fastest is noise. The kind named is the one that grew while the
+  // window's own baseline did.
+  const bool growing_now =
+      verdict.slope_bytes_per_second > 0 &&
+      fastest >= 0.5 * verdict.slope_bytes_per_second;
+  verdict.kind = growing_now || !before ? fastest_kind : before;
 }
 
 }  // namespace detail

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Labelled synthetic memory traces for the leak estimator's benchmark.
 
-Writes one CSV per trace (time,working_set,rss,cache,usage,limit) and
+Writes one CSV per trace (time,working_set,rss,cache,usage,limit, and
+with --kinds also shmem,kernel,active_file,inactive_file,mapped_file) and
 labels.json: for each file, whether it leaks, the leak's onset (Unix
 seconds) and the pattern. Every pattern docs/leak-detection.md describes
 (the leaks and the look-alikes that are not) is covered, each with
@@ -10,7 +11,12 @@ amplitude. A trace "leaks" exactly when the memory that survives GC (page
 cache excluded) rises at >= 2 % of the limit per hour from the onset to the
 end (or until the OOM kill), steadily or in steps never given back.
 
-    gen_traces.py OUT_DIR [--seed N] [--count-per-pattern K]
+    gen_traces.py OUT_DIR [--seed N] [--count-per-pattern K] [--kinds]
+
+--kinds splits the memory into the kinds the daemon reads (anonymous,
+shmem, kernel, page cache) and adds the patterns only they show: leaks of
+shmem (files in a tmpfs) and of kernel memory, and a tmpfs cache that
+rotates. Without it the traces are exactly those of earlier versions.
 
 Different seeds give different traces from the same families; tune on one
 seed and report on another.
@@ -56,23 +62,40 @@ class Trace:
         self.gc_phase += self.interval / (self.gc_period * jitter)
         return self.gc_amp * (self.gc_phase % 1.0)
 
-    def write(self, path, baseline, cache=None, restart_at=()):
-        """baseline(t) -> bytes that survive GC; cache(t) -> page cache."""
+    def write(self, path, baseline, cache=None, restart_at=(), kinds=False, kind="anon"):
+        """baseline(t) -> bytes that survive GC; cache(t) -> page cache.
+
+        With kinds, what the baseline gains over self.base goes to `kind`
+        (anon, shmem or kernel) and the other kinds stay at small levels
+        with their own noise; shmem is counted in the cache, as the kernel
+        counts it."""
         rng = self.rng
+        shmem0, kernel0 = 0.01 * self.limit, 0.02 * self.limit
         with open(path, "w") as f:
-            f.write("time,working_set,rss,cache,usage,limit\n")
+            f.write("time,working_set,rss,cache,usage,limit")
+            f.write(",shmem,kernel,active_file,inactive_file,mapped_file\n" if kinds else "\n")
             for t in self.times():
-                rss = baseline(t) + self.gc(t) + rng.gauss(0, self.noise)
+                surviving = baseline(t)
+                grown = surviving - self.base if kinds and kind != "anon" else 0.0
+                rss = surviving - grown + self.gc(t) + rng.gauss(0, self.noise)
                 rss = max(rss, 4 * MiB)
                 c = cache(t) if cache else self.cache0
                 c = max(0.0, c + rng.gauss(0, self.noise / 4))
-                # Page cache fills what the anonymous memory leaves, up to
-                # the limit, as the kernel's reclaim would allow.
-                c = min(c, max(0.0, self.limit - rss))
+                shmem = kernel = 0.0
+                if kinds:
+                    shmem = shmem0 + (grown if kind == "shmem" else 0.0) + abs(rng.gauss(0, self.noise / 8))
+                    kernel = kernel0 + (grown if kind == "kernel" else 0.0) + abs(rng.gauss(0, self.noise / 8))
+                # Page cache fills what the rest leaves, up to the limit,
+                # as the kernel's reclaim would allow.
+                c = min(c, max(0.0, self.limit - rss - shmem - kernel))
                 inactive = 0.6 * c
-                usage = rss + c
+                usage = rss + c + shmem + kernel
                 ws = max(0.0, usage - inactive)
-                f.write("%d,%d,%d,%d,%d,%d\n" % (T0 + t, ws, rss, c, usage, self.limit))
+                f.write("%d,%d,%d,%d,%d,%d" % (T0 + t, ws, rss, c + shmem, usage, self.limit))
+                if kinds:
+                    f.write(",%d,%d,%d,%d,%d\n" % (shmem, kernel, c - inactive, inactive, 0.3 * c))
+                else:
+                    f.write("\n")
 
 
 def per_hour(limit, pct):
@@ -231,6 +254,34 @@ def leak_with_cache(rng, tr):
     return (lambda t: tr.base + rate * t), 0.0, pct, (lambda t: tr.cache0 + crate * t)
 
 
+# ---- what only the kinds show (--kinds) -------------------------------
+
+
+def healthy_tmpfs_rotate(rng, tr):
+    # A cache of files in a tmpfs: fills to its bound within minutes, then
+    # deletes its oldest file for each new one (shmem goes up and down by
+    # a file's size around the bound). The fill is shorter than the
+    # shortest window: a fill as long as a window is, to that window, a
+    # leak (as a heap's warm-up is), and is counted with the warm-ups.
+    bound = rng.uniform(0.05, 0.2) * tr.limit
+    fill = rng.uniform(60, 300)
+    file = bound / rng.choice([10, 20, 50])
+    return (lambda t: tr.base + min(1.0, t / fill) * bound - file * ((t / 30.0) % 1.0)), None, None
+
+
+def leak_shmem(rng, tr):
+    return leak_linear(rng, tr)
+
+
+def leak_kernel(rng, tr):
+    return leak_linear(rng, tr)
+
+
+# Where each pattern's growth goes with --kinds (anon when not named).
+KIND_OF = {"tmpfs_rotate": "shmem", "shmem": "shmem", "kernel": "kernel"}
+HEALTHY_KINDS = {"tmpfs_rotate": healthy_tmpfs_rotate}
+LEAKING_KINDS = {"shmem": leak_shmem, "kernel": leak_kernel}
+
 HEALTHY = {
     "sawtooth": healthy_sawtooth,
     "page_cache": healthy_page_cache,
@@ -256,10 +307,16 @@ def main():
     ap.add_argument("out")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--count-per-pattern", type=int, default=8)
+    ap.add_argument("--kinds", action="store_true",
+                    help="write the memory kinds and add the patterns only they show")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     labels = {}
-    for family, patterns in (("healthy", HEALTHY), ("leak", LEAKING)):
+    healthy, leaking = dict(HEALTHY), dict(LEAKING)
+    if args.kinds:
+        healthy.update(HEALTHY_KINDS)
+        leaking.update(LEAKING_KINDS)
+    for family, patterns in (("healthy", healthy), ("leak", leaking)):
         for name, make in patterns.items():
             for k in range(args.count_per_pattern):
                 rng = random.Random("%d-%s-%s-%d" % (args.seed, family, name, k))
@@ -291,7 +348,8 @@ def main():
                             return leak_base(onset + since) if since > 0 else leak_base(onset)
 
                 file = "%s-%s-%02d.csv" % (family, name, k)
-                tr.write(os.path.join(args.out, file), base, cache)
+                kind = KIND_OF.get(name, "anon")
+                tr.write(os.path.join(args.out, file), base, cache, kinds=args.kinds, kind=kind)
                 labels[file] = {
                     "leaking": family == "leak",
                     "onset": T0 + onset if onset is not None else None,
@@ -308,6 +366,8 @@ def main():
                     "step_period_s": round(getattr(tr, "step_period", 0)),
                     "oom_after_s": round(getattr(tr, "oom_after", 0)) or None,
                 }
+                if args.kinds:
+                    labels[file]["kind"] = kind
     with open(os.path.join(args.out, "labels.json"), "w") as f:
         json.dump(labels, f, indent=1, sort_keys=True)
     print("%d traces in %s" % (len(labels), args.out))

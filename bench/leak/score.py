@@ -212,6 +212,15 @@ def main():
         lw_firsts[file] = first[0] if first else None
         per_trace[file] = {"first": first, "label": labels[file]}
     summary, by_pattern, outcomes = score(labels, lw_firsts, parse_windows(args.windows))
+    # With --kinds traces: of the detected leaks still suspected at the
+    # end, how many name the kind the generator put the growth in.
+    named = [(f, [r["kind"] for r in rows if r.get("kind")])
+             for f, rows in zip(files, results)
+             if "kind" in labels[f] and outcomes.get(f) == "detected"]
+    named = [(f, k) for f, k in named if k]
+    if named:
+        summary["kind_named"] = len(named)
+        summary["kind_right"] = sum(1 for f, k in named if all(x == labels[f]["kind"] for x in k))
     for file in files:
         per_trace[file]["outcome"] = outcomes[file]
         if args.verbose and outcomes[file] in ("missed", "early", "false alarm"):
