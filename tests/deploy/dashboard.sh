@@ -83,8 +83,11 @@ if ! wait_until 120 prom_has 'leakwatch_container_memory_leak_suspected{name="lw
 fi
 echo "leak suspected after $(( $(date +%s) - $(stat -c %Y "$work/prometheus.yml") )) s"
 
+# memhog is the leaky container's one process; leakwatch, outside any
+# container, sees it by its host PID.
+leaky_pid="$(docker_cli inspect -f '{{.State.Pid}}' lw-dash-leaky)"
 /usr/bin/python3 "$here/dashboard_check.py" "$repo/grafana-dashboards/leakwatch.json" "$PROM_URL" \
-  lw-dash-leaky lw-dash-flat "$nameless_id" "$limit" || { dump; exit 1; }
+  lw-dash-leaky lw-dash-flat "$nameless_id" "$limit" "$leaky_pid" "$repo/docs/interface.md" || { dump; exit 1; }
 
 # The rules on real data: every rule evaluated without error, and the
 # leak's alert is pending (its `for` is 10m) with rendered annotations.
