@@ -206,7 +206,9 @@ def what_leaks_table(y):
     # rules; its slope comes from the kind's own leak_kind_slope series.
     info = sel("leakwatch_container_memory_leak_info")
     kind_slope = sel("leakwatch_container_memory_leak_kind_slope_bytes_per_second")
-    expr = named("topk by (instance, job, id) (1, {i} * on (instance, job, id, window, kind) group_left {k})"
+    # group_left keeps leak_info's labels (process, pid); its empty label
+    # list tells the parser that the parenthesis after it is the operand.
+    expr = named("topk by (instance, job, id) (1, {i} * on (instance, job, id, window, kind) group_left () {k})"
                  .format(i=info, k=kind_slope)) + " " + MIB_PER_HOUR
     rename = {"container": "Container", "image": "Image", "compose_service": "Service",
               "instance": "Instance", "window": "Window", "kind": "Kind", "process": "Process",
