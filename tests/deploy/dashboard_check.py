@@ -321,7 +321,7 @@ def main(path, prom, leaky, flat, nameless, limit, leaky_pid, interface_md):
 
 def check_what_leaks(runs, prom, leaky, flat, leaky_pid, pending, end):
     """memhog's leak is heap: anonymous memory of its one process."""
-    # Memory by kind: nothing below 0, page cache without shmem included.
+    # Memory by kind: no layer below 0 (the page cache less shmem is floored).
     for sel_name in ("all", "leaky"):
         for ref in "ABCD":
             for s in runs[sel_name].get(("Memory by kind", ref), []):
