@@ -202,14 +202,21 @@ def leakers_table(y):
 
 def what_leaks_table(y):
     """The suspected containers: which kind of memory grows, and in which process."""
-    # The window whose dominant kind grows fastest speaks, as in the alert
-    # rules; its slope comes from the kind's own leak_kind_slope series.
-    info = sel("leakwatch_container_memory_leak_info")
+    # As in the alert rules: of the suspected windows, one that names a
+    # process (a long window names it only after following it for half its
+    # length), else any; of those, the one whose kind grows fastest, by the
+    # kind's own leak_kind_slope series.
     kind_slope = sel("leakwatch_container_memory_leak_kind_slope_bytes_per_second")
-    # group_left keeps leak_info's labels (process, pid); its empty label
-    # list tells the parser that the parenthesis after it is the operand.
-    expr = named("topk by (instance, job, id) (1, {i} * on (instance, job, id, window, kind) group_left () {k})"
-                 .format(i=info, k=kind_slope)) + " " + MIB_PER_HOUR
+
+    def fastest(info):
+        # group_left keeps leak_info's labels (process, pid); its empty
+        # label list tells the parser that the parenthesis after it is the
+        # operand.
+        return ("topk by (instance, job, id) (1, {i} * on (instance, job, id, window, kind) group_left () {k})"
+                .format(i=info, k=kind_slope))
+    expr = named("({n} or on (instance, job, id) {a})".format(
+        n=fastest(sel("leakwatch_container_memory_leak_info", 'process!=""')),
+        a=fastest(sel("leakwatch_container_memory_leak_info")))) + " " + MIB_PER_HOUR
     rename = {"container": "Container", "image": "Image", "compose_service": "Service",
               "instance": "Instance", "window": "Window", "kind": "Kind", "process": "Process",
               "pid": "PID", "Value": "Growth (MiB/h)"}
@@ -223,7 +230,8 @@ def what_leaks_table(y):
                        "namespace). anon: the heap, compare heap snapshots of that process. "
                        "shmem: files in a tmpfs (/dev/shm, an emptyDir in memory, /tmp on tmpfs) "
                        "that are never deleted. kernel: sockets, inodes or dentries piling up. "
-                       "Of several suspected windows, the one whose kind grows fastest. Empty "
+                       "Of several suspected windows, one that names a process, the one whose "
+                       "kind grows fastest. Empty "
                        "when nothing leaks, and with a leakwatch that does not tell kinds.",
         "datasource": DS, "gridPos": {"x": 0, "y": y, "w": 24, "h": 6},
         "targets": [target(expr, ref="what", instant=True, fmt="table")],
