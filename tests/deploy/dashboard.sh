@@ -82,6 +82,15 @@ if ! wait_until 120 prom_has 'leakwatch_container_memory_leak_suspected{name="lw
   exit 1
 fi
 echo "leak suspected after $(( $(date +%s) - $(stat -c %Y "$work/prometheus.yml") )) s"
+# leakwatch names the process once it has followed it for half a window,
+# a little after the verdict (memhog grows for 92 s in all). A leakwatch
+# that exports no leak_info has nothing to wait for.
+if prom_has 'leakwatch_container_memory_leak_info{name="lw-dash-leaky"}' &&
+  ! wait_until 40 prom_has 'leakwatch_container_memory_leak_info{name="lw-dash-leaky",process="memhog"}'; then
+  echo "FAIL: leak_info never named memhog: $(prom_query 'leakwatch_container_memory_leak_info')" >&2
+  dump
+  exit 1
+fi
 
 # memhog is the leaky container's one process; leakwatch, outside any
 # container, sees it by its host PID.

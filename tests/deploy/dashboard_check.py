@@ -347,15 +347,16 @@ def check_what_leaks(runs, prom, leaky, flat, leaky_pid, pending, end):
             fail("what leaks: %s's anonymous memory grows %s MiB/h, want about 7200" % (leaky, last(s)))
     if any(s["metric"].get("container") == flat for s in what):
         fail("what leaks: the flat container %s has a row" % flat)
-    # Every suspected window of the leaky container says the same.
+    # No suspected window says otherwise. A longer one may not name the
+    # process yet: it does once it has followed it for half its length.
     body = api(prom, "/api/v1/query", time=end,
                query='leakwatch_container_memory_leak_info{name="%s"}' % leaky)
     infos = body.get("data", {}).get("result", [])
     if not infos:
         fail("no leak_info for %s although it is suspected" % leaky)
     for s in infos:
-        if s["metric"].get("kind") != "anon" or s["metric"].get("process") != "memhog":
-            fail("leak_info for %s: %s, want kind anon, process memhog" % (leaky, s["metric"]))
+        if s["metric"].get("kind") != "anon" or s["metric"].get("process", "memhog") != "memhog":
+            fail("leak_info for %s: %s, want kind anon, process memhog or none yet" % (leaky, s["metric"]))
     for s in runs["all"].get(("Leak slope by kind", "A"), []):
         if s["metric"].get("kind") not in KINDS:
             fail("leak slope by kind: unknown kind in %s" % s["metric"])
