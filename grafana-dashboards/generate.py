@@ -200,6 +200,61 @@ def leakers_table(y):
     }
 
 
+def what_leaks_table(y):
+    """The suspected containers: which kind of memory grows, and in which process."""
+    # As in the alert rules: of the suspected windows, one that names a
+    # process (a long window names it only after following it for half its
+    # length), else any; of those, the one whose kind grows fastest, by the
+    # kind's own leak_kind_slope series.
+    kind_slope = sel("leakwatch_container_memory_leak_kind_slope_bytes_per_second")
+
+    def fastest(info):
+        # group_left keeps leak_info's labels (process, pid); its empty
+        # label list tells the parser that the parenthesis after it is the
+        # operand.
+        return ("topk by (instance, job, id) (1, {i} * on (instance, job, id, window, kind) group_left () {k})"
+                .format(i=info, k=kind_slope))
+    expr = named("({n} or on (instance, job, id) {a})".format(
+        n=fastest(sel("leakwatch_container_memory_leak_info", 'process!=""')),
+        a=fastest(sel("leakwatch_container_memory_leak_info")))) + " " + MIB_PER_HOUR
+    rename = {"container": "Container", "image": "Image", "compose_service": "Service",
+              "instance": "Instance", "window": "Window", "kind": "Kind", "process": "Process",
+              "pid": "PID", "Value": "Growth (MiB/h)"}
+    keep = ["container", "image", "compose_service", "instance", "window", "kind", "process", "pid",
+            "Value"]
+    return {
+        "id": next_id(), "type": "table", "title": "What leaks",
+        "description": "For each suspected container, the kind of memory whose baseline grows the "
+                       "most, how fast, and the process that accounts for the growth (empty when "
+                       "no single one does; naming one needs leakwatch in the host's PID "
+                       "namespace). anon: the heap, compare heap snapshots of that process. "
+                       "shmem: files in a tmpfs (/dev/shm, an emptyDir in memory, /tmp on tmpfs) "
+                       "that are never deleted. kernel: sockets, inodes or dentries piling up. "
+                       "Of several suspected windows, one that names a process, the one whose "
+                       "kind grows fastest. Empty "
+                       "when nothing leaks, and with a leakwatch that does not tell kinds.",
+        "datasource": DS, "gridPos": {"x": 0, "y": y, "w": 24, "h": 6},
+        "targets": [target(expr, ref="what", instant=True, fmt="table")],
+        "transformations": [
+            {"id": "organize", "options": {
+                "excludeByName": {},
+                "indexByName": {k: i for i, k in enumerate(keep)},
+                "renameByName": rename}},
+            {"id": "filterFieldsByName", "options": {"include": {"names": [rename[k] for k in keep]}}},
+            {"id": "sortBy", "options": {"sort": [{"field": "Growth (MiB/h)", "desc": True}]}},
+        ],
+        "fieldConfig": {"defaults": {"custom": {"align": "auto"}}, "overrides": [
+            override("Kind", {"mappings": [{"type": "value", "options": {
+                "anon": {"text": "anonymous", "index": 0},
+                "shmem": {"text": "shmem (tmpfs)", "index": 1},
+                "kernel": {"text": "kernel", "index": 2}}}]}),
+            override("Growth (MiB/h)", {"unit": "none", "decimals": 1}),
+        ]},
+        "options": {"showHeader": True, "cellHeight": "sm",
+                    "sortBy": [{"displayName": "Growth (MiB/h)", "desc": True}]},
+    }
+
+
 def dashboard():
     p = []
     y = 0
@@ -224,6 +279,7 @@ def dashboard():
                   18, y, thresholds=RED_AT(1), desc="OOM kills in the watched containers over the last day."))
     y += 4
     p.append(leakers_table(y)); y += 9
+    p.append(what_leaks_table(y)); y += 6
 
     p.append(row("Per container: $container", y)); y += 1
     ws = named(sel("leakwatch_container_memory_working_set_bytes"))
@@ -245,13 +301,45 @@ def dashboard():
                     "properties": [{"id": "custom.lineWidth", "value": 3},
                                    {"id": "custom.fillOpacity", "value": 0}]}]))
     y += 9
+    cache, shmem = sel("leakwatch_container_memory_cache_bytes"), sel("leakwatch_container_memory_shmem_bytes")
+    p.append(timeseries("Memory by kind", [
+        target(named(sel("leakwatch_container_memory_rss_bytes")), "{{container}} anonymous", "A"),
+        target(named(shmem), "{{container}} shmem", "B"),
+        target(named(sel("leakwatch_container_memory_kernel_bytes")), "{{container}} kernel", "C"),
+        # The page cache includes shmem; without it, what the kernel can
+        # reclaim. The two are read apart, hence the floor; where shmem is
+        # not known, the whole cache.
+        target(named("clamp_min({c} - {s}, 0) or {c}".format(c=cache, s=shmem)),
+               "{{container}} page cache", "D"),
+    ], 0, y, unit="bytes", stack=True, minimum=0,
+        desc="What the container's memory is made of, stacked: anonymous memory (heaps, "
+             "stacks), shmem (tmpfs files, /dev/shm, shared memory), kernel memory charged to "
+             "it (slab, sockets, kernel stacks, page tables) and the page cache without shmem. "
+             "leakwatch's leak signal is the first three, which the kernel cannot reclaim; the "
+             "page cache it can. Pick one container to read its own stack; shmem and kernel "
+             "are absent where the kernel does not report them.",
+        overrides=[{"matcher": {"id": "byRegexp", "options": ".* page cache"},
+                    "properties": [{"id": "custom.fillOpacity", "value": 0},
+                                   {"id": "custom.lineStyle", "value": {"fill": "dash", "dash": [10, 10]}}]}]))
+    p.append(timeseries("Leak slope by kind", [
+        target(named(sel("leakwatch_container_memory_leak_kind_slope_bytes_per_second", 'window="$window"'))
+               + " " + MIB_PER_HOUR, "{{container}} {{kind}}", "A"),
+    ], 12, y, unit="none",
+        desc="For a suspected container, how fast the baseline of each kind of memory grows "
+             "in the selected window, MiB per hour: anon, shmem and kernel, and where the "
+             "kernel splits it (cgroup v2) slab, sock, kernel_stack and pagetables. Empty for "
+             "containers not suspected."))
+    y += 8
     p.append(timeseries("RSS and page cache", [
         target(named(sel("leakwatch_container_memory_rss_bytes")), "{{container}} rss", "A"),
         target(named(sel("leakwatch_container_memory_cache_bytes")), "{{container}} cache", "B"),
         target(named(sel("leakwatch_container_memory_swap_bytes")), "{{container}} swap", "C"),
+        target(named(sel("leakwatch_container_memory_mapped_file_bytes")), "{{container}} mapped file", "D"),
     ], 0, y, unit="bytes", minimum=0,
         desc="Anonymous memory (heap: where leaks live) and file-backed page cache (reclaimable; "
-             "growing cache is not a leak), and swap where the kernel accounts it."))
+             "growing cache is not a leak), swap where the kernel accounts it, and the part of "
+             "the cache mapped into processes (binaries, libraries, mmap'ed files), which the "
+             "kernel reclaims last."))
     p.append(timeseries("Leak slope per window", [
         target(named(sel("leakwatch_container_memory_leak_slope_bytes_per_second")) + " " + MIB_PER_HOUR,
                "{{container}} {{window}}", "A"),

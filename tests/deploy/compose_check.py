@@ -4,8 +4,10 @@
 
 - leakwatch: reads /sys/fs/cgroup and the Docker socket, both read-only
   mounts; joins the docker group from DOCKER_GID; a read-only root and no
-  capabilities; its flags are ones `leakwatch --help` lists, and the
-  config file it is given passes --config.check.
+  capabilities; the host's PID namespace (per-process leak attribution
+  reads the containers' /proc/<pid>/status); its flags are ones
+  `leakwatch --help` lists, and the config file it is given passes
+  --config.check.
 - Every bind mount's source exists in the repository.
 - Prometheus: its mounted config and rules pass `promtool check config`,
   it scrapes leakwatch's service and port as job "leakwatch" (the rules
@@ -90,6 +92,9 @@ def main(resolved, repo, leakwatch, work):
         fail("leakwatch: root filesystem not read-only")
     if "ALL" not in lw.get("cap_drop", []):
         fail("leakwatch: capabilities not dropped")
+    if lw.get("pid") != "host":
+        fail("leakwatch: pid is %r, want host: without the host's PID namespace leakwatch "
+             "cannot say which process leaks" % lw.get("pid"))
     if lw.get("user") in ("root", "0", "0:0"):
         fail("leakwatch: runs as root")
     if not published(lw, 9702):

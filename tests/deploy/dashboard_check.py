@@ -1,6 +1,7 @@
 """Runs every query of a Grafana dashboard against a real Prometheus.
 
-    dashboard_check.py DASHBOARD.json PROM_URL LEAKY_NAME FLAT_NAME NAMELESS_ID LIMIT_BYTES
+    dashboard_check.py DASHBOARD.json PROM_URL LEAKY_NAME FLAT_NAME NAMELESS_ID LIMIT_BYTES \
+        LEAKY_PID INTERFACE.md
 
 Does what Grafana would: resolves the template variables with their own
 queries (label_values, query_result), interpolates them, and runs each
@@ -11,7 +12,14 @@ query otherwise). Fails on:
 - any query Prometheus rejects, or a variable left uninterpolated;
 - a legend naming a label the results do not carry;
 - a core panel without data, for a named container and for one known by
-  its id only; and wrong figures in the suspected-leakers table.
+  its id only; and wrong figures in the suspected-leakers table and, for
+  the leaking container (memhog's heap, host PID LEAKY_PID), in the
+  what-leaks table and the memory by kind.
+A target whose query reads a metric that docs/interface.md (INTERFACE.md)
+still lists under "Not yet implemented" may be empty: the dashboard can be
+ready for a series before the daemon exports it. Once the name leaves that
+list (the docs_interface test moves it when the binary has it), the target
+is held to the same checks as every other.
 Standard library only. Exits 1 listing every failure.
 """
 import json
@@ -175,17 +183,51 @@ def run_targets(d, prom, variables, start, end):
 # the kernel has it).
 MAY_BE_EMPTY = {("OOM kills", "A"), ("Memory pressure (PSI)", "A"), ("Memory pressure (PSI)", "B"),
                 ("RSS and page cache", "C"), ("CPU", "B")}
+# Targets with data only for the windows in which the container is
+# suspected (leak_kind_slope is exported for those alone); the leaky
+# selection's window may not be one.
+WHILE_SUSPECTED = {("Leak slope by kind", "A")}
+KINDS = {"anon", "shmem", "kernel", "slab", "sock", "kernel_stack", "pagetables"}
+
+
+def reserved_metrics(interface_md):
+    """The metric names docs/interface.md lists as not yet implemented (and
+    nowhere else: that section also names existing series in passing)."""
+    with open(interface_md) as f:
+        text = f.read()
+    m = re.search(r"^## Not yet implemented\n(.*?)(?=^## |\Z)", text, re.S | re.M)
+    if not m:
+        return set()
+    names = lambda t: set(re.findall(r"\bleakwatch_[a-z0-9_]+", t))
+    return names(m.group(1)) - names(text[:m.start()] + text[m.end():])
+
+
+def exprs_by_target(d):
+    return {(p["title"], t["refId"]): t["expr"] for p in d["panels"] if p["type"] != "row"
+            for t in p["targets"]}
+
+
+def suspected_in(prom, leaky, window, at):
+    q = 'leakwatch_container_memory_leak_suspected{name="%s", window="%s"} == 1' % (leaky, window)
+    body = api(prom, "/api/v1/query", query=q, time=at)
+    return body.get("status") == "success" and bool(body["data"]["result"])
 
 
 def last(series):
     return float(series["value"][1] if "value" in series else series["values"][-1][1])
 
 
-def main(path, prom, leaky, flat, nameless, limit):
+def main(path, prom, leaky, flat, nameless, limit, leaky_pid, interface_md):
     limit = float(limit)
     with open(path) as f:
         d = json.load(f)
     tvars = check_shape(d)
+    reserved = reserved_metrics(interface_md)
+    exprs = exprs_by_target(d)
+    pending = {k for k, e in exprs.items()
+               if set(re.findall(r"\bleakwatch_[a-z0-9_]+", e)) & reserved}
+    if pending:
+        print("not yet exported (docs/interface.md), may be empty: %s" % sorted(pending))
     end = time.time()
     start = end - 120
     base = {"__rate_interval": "5s", "__interval": "1s", "__range": "120s"}
@@ -220,9 +262,14 @@ def main(path, prom, leaky, flat, nameless, limit):
         print("selection %-8s: %d queries, %d empty: %s" % (name, len(runs[name]), len(empty), empty))
 
     # Core panels return data for a leaking container known by name.
+    leaky_window = dict(selections)["leaky"]["window"]
     for key, res in runs["leaky"].items():
-        if not res and key not in MAY_BE_EMPTY:
-            fail("panel %r target %s returns no data for container %s" % (key + (leaky,)))
+        if res or key in MAY_BE_EMPTY or key in pending:
+            continue
+        if key in WHILE_SUSPECTED and not suspected_in(prom, leaky, leaky_window, end):
+            continue
+        fail("panel %r target %s returns no data for container %s" % (key + (leaky,)))
+    for key, res in runs["leaky"].items():
         for s in res:
             c = s["metric"].get("container")
             if c is not None and c != leaky:
@@ -268,6 +315,51 @@ def main(path, prom, leaky, flat, nameless, limit):
     # The flat container has no trend toward its limit.
     if runs["flat"].get(("Time to limit", "A")):
         fail("time to limit for the flat container: %s" % runs["flat"][("Time to limit", "A")])
+
+    check_what_leaks(runs, prom, leaky, flat, leaky_pid, pending, end)
+
+
+def check_what_leaks(runs, prom, leaky, flat, leaky_pid, pending, end):
+    """memhog's leak is heap: anonymous memory of its one process."""
+    # Memory by kind: no layer below 0 (the page cache less shmem is floored).
+    for sel_name in ("all", "leaky"):
+        for ref in "ABCD":
+            for s in runs[sel_name].get(("Memory by kind", ref), []):
+                low = min(float(v) for _, v in s["values"])
+                if low < 0:
+                    fail("memory by kind, %s/%s: %s goes down to %s" % (sel_name, ref, s["metric"], low))
+    if ("What leaks", "what") in pending:
+        return
+    what = runs["all"].get(("What leaks", "what"), [])
+    rows = [s for s in what if s["metric"].get("container") == leaky]
+    print("what leaks: %s" % [(s["metric"], last(s)) for s in what])
+    if len(rows) != 1:
+        fail("what leaks: want one row for %s, got %s" % (leaky, [s["metric"] for s in what]))
+    for s in rows:
+        m = s["metric"]
+        if m.get("kind") != "anon":
+            fail("what leaks: %s leaks kind %r, want anon (memhog's heap)" % (leaky, m.get("kind")))
+        if m.get("process") != "memhog" or m.get("pid") != leaky_pid:
+            fail("what leaks: %s's process %r pid %r, want memhog pid %s (leakwatch runs in the "
+                 "host's PID namespace here)" % (leaky, m.get("process"), m.get("pid"), leaky_pid))
+        # memhog leaks 2 MiB/s: 7200 MiB/h, all of it anonymous.
+        if not 0.7 * 7200 < last(s) < 1.3 * 7200:
+            fail("what leaks: %s's anonymous memory grows %s MiB/h, want about 7200" % (leaky, last(s)))
+    if any(s["metric"].get("container") == flat for s in what):
+        fail("what leaks: the flat container %s has a row" % flat)
+    # No suspected window says otherwise. A longer one may not name the
+    # process yet: it does once it has followed it for half its length.
+    body = api(prom, "/api/v1/query", time=end,
+               query='leakwatch_container_memory_leak_info{name="%s"}' % leaky)
+    infos = body.get("data", {}).get("result", [])
+    if not infos:
+        fail("no leak_info for %s although it is suspected" % leaky)
+    for s in infos:
+        if s["metric"].get("kind") != "anon" or s["metric"].get("process", "memhog") != "memhog":
+            fail("leak_info for %s: %s, want kind anon, process memhog or none yet" % (leaky, s["metric"]))
+    for s in runs["all"].get(("Leak slope by kind", "A"), []):
+        if s["metric"].get("kind") not in KINDS:
+            fail("leak slope by kind: unknown kind in %s" % s["metric"])
 
 
 if __name__ == "__main__":

@@ -244,7 +244,9 @@ port="$(free_port)"
 port2="$(free_port)"
 while [ "$port2" = "$port" ]; do port2="$(free_port)"; done
 sock_gid="$(stat -c %g "$LW_DOCKER_SOCK")"
-hardening=(--read-only --cap-drop ALL --security-opt no-new-privileges)
+# As the README runs it; --pid host only widens what it sees (the host's
+# processes, to name the one that leaks), not what it may do.
+hardening=(--read-only --cap-drop ALL --security-opt no-new-privileges --pid host)
 
 busybox_id="$(docker_cli run -d --name lw-image-busybox --network none \
   "$LW_DOCKER_IMAGE" sleep 3600)"

@@ -18,7 +18,9 @@ checks are the verification:
   the fields they use are checked one by one below;
 - the DaemonSet mounts only the host's /sys/fs/cgroup, read-only; runs
   read-only, non-root (the Dockerfile's uid), without capabilities or
-  privilege escalation, under RuntimeDefault seccomp; tolerates every taint;
+  privilege escalation, under RuntimeDefault seccomp; shares the node's
+  PID namespace (hostPID, for per-process leak attribution) but not its
+  network or IPC; tolerates every taint;
   has requests and limits, and probes on /healthz; and passes only contract
   flags (contract_flags.py), which the binary itself accepts, with
   --cgroup.root where the cgroups are mounted and the port that is exposed;
@@ -190,9 +192,13 @@ def check_daemonset(where, ds, binary, root):
     if not match or any(labels.get(k) != v for k, v in match.items()):
         fail(where, "selector.matchLabels %r does not select the pod labels %r" % (match, labels))
 
-    for key in ("hostNetwork", "hostPID", "hostIPC"):
+    for key in ("hostNetwork", "hostIPC"):
         if pod.get(key):
             fail(where, "%s is on" % key)
+    # The one host namespace it needs: the containers' /proc/<pid>/status
+    # say which process accounts for a leak.
+    if pod.get("hostPID") is not True:
+        fail(where, "hostPID is not true: leakwatch cannot say which process leaks")
     if pod.get("automountServiceAccountToken") is not False:
         fail(where, "automountServiceAccountToken is not false (leakwatch never calls the API)")
     for taint in TAINTS:

@@ -11,7 +11,8 @@
 - it runs unprivileged (DynamicUser or a User other than root) in the
   docker group, under the sandbox settings the unit promises, and nothing
   in the sandbox hides what leakwatch reads: /sys/fs/cgroup, /proc (its
-  own entry, /proc/stat, /proc/meminfo) and the Docker socket in /run.
+  own entry, /proc/stat, /proc/meminfo, the containers' processes) and
+  the Docker socket in /run.
 
 Exits 1 after printing every failure.
 """
@@ -121,6 +122,9 @@ def main(binary, root):
              "and serving over IPv4 and IPv6)" % (" ".join(sorted(families)) or "unset"))
     if one("ProcSubset") == "pid":
         fail("ProcSubset=pid hides /proc/meminfo and /proc/stat, which leakwatch reads")
+    if one("ProtectProc") not in (None, "default"):
+        fail("ProtectProc=%s hides the containers' processes, whose /proc/<pid>/status say "
+             "which process leaks" % one("ProtectProc"))
     if boolean(one("PrivateNetwork") or "no"):
         fail("PrivateNetwork: Prometheus could not reach the port")
     for key in ("InaccessiblePaths", "TemporaryFileSystem"):
