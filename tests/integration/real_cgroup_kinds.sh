@@ -39,7 +39,8 @@
 # The tmpfs is this run's own mount under the work directory.
 #
 # The test asserts, scraping /metrics every second until every leak is
-# flagged, for at least 60 s and at most 100 s:
+# flagged, for at least 75 s (so every twin has been judged by the 30s
+# window for over a minute) and at most 100 s:
 #   1. each leak gets leak_suspected{window="30s"} 1, with leak_info's kind
 #      right (anon, shmem, kernel, anon) in every window that suspects it,
 #      and for two_procs process="worker" with the worker's host pid (the
@@ -345,7 +346,7 @@ for i in $(seq 1 100); do
       detected[$name]=$((SECONDS - started))
     fi
   done
-  [ ${#detected[@]} = ${#leaks[@]} ] && ((SECONDS - started >= 60)) && break
+  [ ${#detected[@]} = ${#leaks[@]} ] && ((SECONDS - started >= 75)) && break
   pace 1000000
 done
 for name in "${leaks[@]}"; do
