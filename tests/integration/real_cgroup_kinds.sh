@@ -474,6 +474,9 @@ sys.exit(1 if errors else 0)
 PY
 
 # --- 5. leakwatch analyze on the recorded samples -----------------------------
+# Only the 30s window must suspect: in 10 s the CSV holds ten scraped
+# samples, too few of the window's 32 buckets filled for it to judge. The
+# series endpoint would give every sample, but carries no shmem or kernel.
 csvs=()
 for name in "${leaks[@]}" "${healthy[@]}"; do csvs+=("$work/$name.csv"); done
 "$LEAKWATCH" analyze --windows 10s,30s --format json "${csvs[@]}" >"$work/analyze.json" 2>"$work/analyze.err" ||
