@@ -36,6 +36,10 @@ double Signal(const Observation& o, const KindValues& kinds) {
 
 }  // namespace
 
+double SignalOf(const Observation& observation) {
+  return Signal(observation, KindsOf(observation));
+}
+
 struct Estimator::State {
   Params params;
   std::vector<Window> windows;

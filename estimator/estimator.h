@@ -77,6 +77,11 @@ struct Observation {
 // The observation's value of each kind (KindValues, NaN where unknown).
 KindValues KindsOf(const Observation& observation);
 
+// The memory the estimator judges in an observation: the sum of the leak
+// kinds where shmem or kernel memory is known, else anonymous memory, else
+// usage minus cache, else the working set (NaN when none is known).
+double SignalOf(const Observation& observation);
+
 // Tunables. The defaults come from the acceptance definition of a leak
 // (docs/leak-detection.md): growth below 1.5 % of the limit per hour is
 // healthy drift, a leak grows at 2 % per hour or more.

@@ -116,9 +116,8 @@ void AttributeKinds(const Window& window, std::int64_t start,
   // between steps): its kinds then all grow by about nothing, and the
   // fastest is noise. The kind named is the one that grew while the
   // window's own baseline did.
-  const bool growing_now =
-      verdict.slope_bytes_per_second > 0 &&
-      fastest >= 0.5 * verdict.slope_bytes_per_second;
+  const bool growing_now = verdict.slope_bytes_per_second > 0 &&
+                           fastest >= 0.5 * verdict.slope_bytes_per_second;
   verdict.kind = growing_now || !before ? fastest_kind : before;
 }
 

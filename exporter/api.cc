@@ -329,9 +329,11 @@ web::Response UnknownContainer(const std::string& id) {
 constexpr std::size_t kShown[] = {
     static_cast<std::size_t>(store::Input::kWorkingSet),
     static_cast<std::size_t>(store::Input::kRss),
-    static_cast<std::size_t>(store::Input::kCache)};
+    static_cast<std::size_t>(store::Input::kCache),
+    static_cast<std::size_t>(store::Input::kUnreclaimable)};
 constexpr const char* kNames[] = {"working_set_bytes", "rss_bytes",
-                                  "cache_bytes"};
+                                  "cache_bytes", "unreclaimable_bytes"};
+constexpr int kShownCount = static_cast<int>(std::size(kShown));
 
 // Buckets fill in what the raw tier no longer reaches: those that start
 // inside the window (at start_ms or later) and before raw_from, the first
@@ -340,8 +342,8 @@ Json BucketsJson(const store::History& history, store::Millis start_ms,
                  store::Millis raw_from,
                  std::optional<store::Millis>& data_from) {
   Json bt = Json::array(), count = Json::array();
-  Json bmin[3], bmax[3], blast[3];
-  for (int i = 0; i < 3; ++i) {
+  Json bmin[kShownCount], bmax[kShownCount], blast[kShownCount];
+  for (int i = 0; i < kShownCount; ++i) {
     bmin[i] = Json::array();
     bmax[i] = Json::array();
     blast[i] = Json::array();
@@ -351,7 +353,7 @@ Json BucketsJson(const store::History& history, store::Millis start_ms,
     if (!data_from) data_from = b.start_ms;
     bt.push_back(Seconds(b.start_ms));
     count.push_back(b.count);
-    for (int i = 0; i < 3; ++i) {
+    for (int i = 0; i < kShownCount; ++i) {
       bmin[i].push_back(b.min[kShown[i]]);
       bmax[i].push_back(b.max[kShown[i]]);
       blast[i].push_back(b.last[kShown[i]]);
@@ -360,7 +362,7 @@ Json BucketsJson(const store::History& history, store::Millis start_ms,
   Json buckets;
   buckets["t"] = std::move(bt);
   buckets["count"] = std::move(count);
-  for (int i = 0; i < 3; ++i) {
+  for (int i = 0; i < kShownCount; ++i) {
     buckets[kNames[i]] = Json{{"min", std::move(bmin[i])},
                               {"max", std::move(bmax[i])},
                               {"last", std::move(blast[i])}};
@@ -372,22 +374,22 @@ Json BucketsJson(const store::History& history, store::Millis start_ms,
 // first one's time unless buckets came before.
 Json SamplesJson(const store::History& history, std::size_t first_raw,
                  std::optional<store::Millis>& data_from) {
-  Json rt = Json::array(), rv[3];
-  for (int i = 0; i < 3; ++i) rv[i] = Json::array();
+  Json rt = Json::array(), rv[kShownCount];
+  for (int i = 0; i < kShownCount; ++i) rv[i] = Json::array();
   for (std::size_t k = first_raw; k < history.RawSize(); ++k) {
     const store::Point p = history.Raw(k);
     if (!data_from) data_from = p.t_ms;
     rt.push_back(Seconds(p.t_ms));
-    for (int i = 0; i < 3; ++i) rv[i].push_back(p.bytes[kShown[i]]);
+    for (int i = 0; i < kShownCount; ++i) rv[i].push_back(p.bytes[kShown[i]]);
   }
   Json samples;
   samples["t"] = std::move(rt);
-  for (int i = 0; i < 3; ++i) samples[kNames[i]] = std::move(rv[i]);
+  for (int i = 0; i < kShownCount; ++i) samples[kNames[i]] = std::move(rv[i]);
   return samples;
 }
 
-// The line the estimator judged: its fit of the post-GC minima of
-// anonymous memory (the estimator's Signal), drawn where there is data in
+// The line the estimator judged: its fit of the post-GC minima of the
+// unreclaimable memory (estimator::SignalOf), drawn where there is data in
 // the window. Only once the window is ready: before that there is no fit
 // worth drawing.
 Json TrendJson(const ContainerSnapshot& c, std::size_t w,
@@ -399,7 +401,7 @@ Json TrendJson(const ContainerSnapshot& c, std::size_t w,
            v.slope_bytes_per_second * Seconds(t_ms - v.baseline_at_ms);
   };
   Json trend = Json::object();
-  trend["input"] = "rss_bytes";
+  trend["input"] = "unreclaimable_bytes";
   trend["slope_bytes_per_second"] = v.slope_bytes_per_second;
   trend["baseline_bytes"] = v.baseline_bytes;
   trend["baseline_at"] = Seconds(v.baseline_at_ms);

@@ -1,6 +1,7 @@
 #include "exporter/detail/sampler.h"
 
 #include <algorithm>
+#include <cmath>
 #include <set>
 
 #include "log/log.h"
@@ -133,11 +134,6 @@ bool Sampler::SampleFallback(Watched& w, store::Millis t_ms) {
 void Sampler::Record(Watched& w, const cgroup::Sample& sample,
                      store::Millis t_ms) {
   w.last = sample;
-  store::Point p;
-  p.t_ms = t_ms;
-  p.bytes = {sample.working_set_bytes, sample.rss_bytes, sample.cache_bytes,
-             sample.usage_bytes};
-  w.history->Push(p);
   // O(windows) per sample, plus one bounded evaluation of a window when one
   // of its buckets closes (docs/performance.md).
   estimator::Observation o;
@@ -159,6 +155,14 @@ void Sampler::Record(Watched& w, const cgroup::Sample& sample,
   o.slab = known(sample.slab_bytes);
   o.kernel_stack = known(sample.kernel_stack_bytes);
   o.pagetables = known(sample.pagetables_bytes);
+  const double signal = estimator::SignalOf(o);
+  store::Point p;
+  p.t_ms = t_ms;
+  p.bytes = {sample.working_set_bytes, sample.rss_bytes, sample.cache_bytes,
+             std::isfinite(signal) && signal > 0
+                 ? static_cast<std::uint64_t>(signal)
+                 : 0};
+  w.history->Push(p);
   w.estimator.Update(o);
   ReadProcesses(w, t_ms);
 }

@@ -25,8 +25,16 @@
 
 namespace leakwatch::store {
 
-// The inputs the estimator reads, one ring per input.
-enum class Input : std::size_t { kWorkingSet = 0, kRss, kCache, kUsage };
+// What each sample keeps, one ring per input: the working set, anonymous
+// memory and page cache the page draws, and the memory the estimator
+// judges (estimator::SignalOf: anonymous memory, shmem and kernel memory),
+// so its trend line can be drawn over what it was fitted to.
+enum class Input : std::size_t {
+  kWorkingSet = 0,
+  kRss,
+  kCache,
+  kUnreclaimable
+};
 inline constexpr std::size_t kInputs = 4;
 
 // Unix time in milliseconds.

@@ -27,8 +27,8 @@ std::string Id(char fill) { return std::string(64, fill); }
 
 // The rings of a container sampled every 5 s for the last 70 minutes, its
 // working set at 100 MiB + 4 KiB per sample, rss 60 MiB + 4 KiB per
-// sample, cache a flat 8 MiB (multiples of 4 KiB, which the store keeps
-// exactly).
+// sample, cache a flat 8 MiB, the unreclaimable memory 64 MiB + 4 KiB per
+// sample (multiples of 4 KiB, which the store keeps exactly).
 std::shared_ptr<SharedHistory> Sampled(const store::Geometry& geometry) {
   auto history = std::make_shared<SharedHistory>(geometry);
   const std::int64_t n = 70 * 60 * 1000 / kIntervalMs;
@@ -37,7 +37,7 @@ std::shared_ptr<SharedHistory> Sampled(const store::Geometry& geometry) {
     p.t_ms = kEndMs - (n - k) * kIntervalMs;
     p.bytes = {100 * kMiB + static_cast<std::uint64_t>(k) * 4096,
                60 * kMiB + static_cast<std::uint64_t>(k) * 4096, 8 * kMiB,
-               110 * kMiB};
+               64 * kMiB + static_cast<std::uint64_t>(k) * 4096};
     history->Push(p);
   }
   return history;
@@ -265,6 +265,9 @@ TEST(ServeApi, SeriesHoldsTheRawSamplesOfAWindowTheRawTierCovers) {
   EXPECT_EQ(s["samples"]["working_set_bytes"][0], 100 * kMiB + k0 * 4096);
   EXPECT_EQ(s["samples"]["rss_bytes"][180], 60 * kMiB + (k0 + 180) * 4096);
   EXPECT_EQ(s["samples"]["cache_bytes"][90], 8 * kMiB);
+  // What the estimator judged, the series its trend line is drawn over.
+  EXPECT_EQ(s["samples"]["unreclaimable_bytes"][180],
+            64 * kMiB + (k0 + 180) * 4096);
   EXPECT_EQ(s["samples"]["working_set_bytes"].size(), 181u);
   EXPECT_EQ(s["samples"]["cache_bytes"].size(), 181u);
   EXPECT_EQ(s["buckets"]["t"].size(), 0u);  // the raw tier covers it all
@@ -305,7 +308,7 @@ TEST(ServeApi, SeriesCarriesTheFittedTrendLineOnceTheWindowIsReady) {
   Json s = Body(Get(*snap, Series('a', "?window=15m")));
   const Json& trend = s["trend"];
   ASSERT_TRUE(trend.is_object()) << s.dump();
-  EXPECT_EQ(trend["input"], "rss_bytes");
+  EXPECT_EQ(trend["input"], "unreclaimable_bytes");
   EXPECT_EQ(trend["slope_bytes_per_second"], 2048.0);
   EXPECT_EQ(trend["baseline_bytes"], 64.0 * kMiB);
   // From the window's first sample to its last, on the line

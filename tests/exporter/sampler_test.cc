@@ -108,7 +108,9 @@ TEST_F(SamplerTest, SamplesEveryContainerAndAppendsToItsHistory) {
   EXPECT_EQ(h->Latest()[store::Input::kWorkingSet], 170 * kMiB);
   EXPECT_EQ(h->Latest()[store::Input::kRss], 150 * kMiB);
   EXPECT_EQ(h->Latest()[store::Input::kCache], 40 * kMiB);
-  EXPECT_EQ(h->Latest()[store::Input::kUsage], 200 * kMiB);
+  // What the estimator judges: no shmem or kernel memory in this tree, so
+  // anonymous memory.
+  EXPECT_EQ(h->Latest()[store::Input::kUnreclaimable], 150 * kMiB);
 }
 
 TEST_F(SamplerTest, SnapshotsShareEachContainersLiveHistoryAndWindows) {

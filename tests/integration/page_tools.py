@@ -198,7 +198,7 @@ def check_dom(dom_file, metrics_file, leak_id, cache_id, window):
     for e in own:
         if e["tag"] == "path" and "line" in classes(e):
             lines[[c for c in classes(e) if c != "line"][0]] = e
-    for name in ("working_set_bytes", "rss_bytes", "cache_bytes"):
+    for name in ("working_set_bytes", "unreclaimable_bytes", "rss_bytes", "cache_bytes"):
         if name not in lines:
             fail("the chart has no %s line" % name)
         n = int(lines[name]["attrs"].get("data-points", "0"))
@@ -291,6 +291,8 @@ def check_api(base, metrics_file):
         for field, name in (("usage_bytes", "usage"), ("working_set_bytes", "working_set"),
                             ("rss_bytes", "rss"), ("cache_bytes", "cache"),
                             ("swap_bytes", "swap"), ("limit_bytes", "limit"),
+                            ("shmem_bytes", "shmem"), ("kernel_bytes", "kernel"),
+                            ("mapped_file_bytes", "mapped_file"),
                             ("oom_events", "oom_events_total")):
             want = metric("leakwatch_container_memory_" + (name if name.endswith("total") else name + "_bytes"), cid)
             got = c["memory"][field]
@@ -304,7 +306,8 @@ def check_api(base, metrics_file):
                 fail("series %s %s: %d %s" % (cid[:12], w, status, body))
             s = json.loads(body)
             n = len(s["samples"]["t"])
-            if n < 2 or any(len(s["samples"][k]) != n for k in ("working_set_bytes", "rss_bytes", "cache_bytes")):
+            if n < 2 or any(len(s["samples"][k]) != n for k in ("working_set_bytes", "rss_bytes", "cache_bytes",
+                                                               "unreclaimable_bytes")):
                 fail("series %s %s: %d samples, ragged arrays" % (cid[:12], w, n))
             if s["samples"]["t"] != sorted(s["samples"]["t"]) or s["samples"]["t"][-1] != s["end"]:
                 fail("series %s %s: times out of order or not ending at end" % (cid[:12], w))

@@ -75,7 +75,7 @@ TEST(History, StoresSamplesExactlyWhenPageAligned) {
   EXPECT_EQ(p[Input::kWorkingSet], 150 * kMiB);
   EXPECT_EQ(p[Input::kRss], 140 * kMiB);
   EXPECT_EQ(p[Input::kCache], 10 * kMiB);
-  EXPECT_EQ(p[Input::kUsage], 151 * kMiB);
+  EXPECT_EQ(p[Input::kUnreclaimable], 151 * kMiB);
 }
 
 TEST(History, RoundsToTheNearestFourKibUnit) {
