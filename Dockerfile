@@ -88,9 +88,10 @@ EXPOSE 9702
 # (/dev/tcp and builtins: no curl in the image, and no child process that
 # could be orphaned onto leakwatch as PID 1 when Docker kills a slow probe).
 # It asks the address leakwatch listens on: --web.listen-address from the
-# command line (PID 1's, also behind --init), else
-# $LEAKWATCH_WEB_LISTEN_ADDRESS, else :9702; a wildcard host is asked on
-# loopback. An address set only in --config.file is not seen: set it by
+# command line (PID 1's, also behind --init; in the host's PID namespace,
+# `pid: host`, that of the leakwatch process in the probe's own cgroup),
+# else $LEAKWATCH_WEB_LISTEN_ADDRESS, else :9702; a wildcard host is asked
+# on loopback. An address set only in --config.file is not seen: set it by
 # flag or environment instead.
 #
 # With TLS or basic auth (--web.config.file) /healthz is protected like
@@ -106,6 +107,15 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 \
   CMD ["bash", "-c", "\
     addr=${LEAKWATCH_WEB_LISTEN_ADDRESS:-:9702}; \
     mapfile -d '' -t argv </proc/1/cmdline; \
+    if [[ ${argv[*]} != *leakwatch* ]]; then \
+      read -r -d '' self </proc/self/cgroup; argv=(); \
+      for d in /proc/[0-9]*; do \
+        read -r -d '' cg <$d/cgroup 2>/dev/null || [[ -n $cg ]] || continue; \
+        [[ $cg == \"$self\" ]] || continue; \
+        mapfile -d '' -t argv <$d/cmdline 2>/dev/null; \
+        [[ ${argv[0]##*/} == leakwatch ]] && break; argv=(); \
+      done; \
+    fi; \
     for ((i = 1; i < ${#argv[@]}; i++)); do case ${argv[i]} in \
       --web.listen-address=*) addr=${argv[i]#*=} ;; \
       --web.listen-address) addr=${argv[i + 1]} ;; \
