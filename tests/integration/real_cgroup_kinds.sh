@@ -510,5 +510,43 @@ for e in errors:
 sys.exit(1 if errors else 0)
 PY
 
+# --- 6. the page ------------------------------------------------------------------
+# What a user sees at /: each leak's row says what grows (and, for the two
+# processes, which one); no healthy row says anything of the kind. The
+# 30s window, the one every leak is suspected in.
+rm -rf "$work/chromium"
+timeout 90 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+  --disable-background-networking --disable-component-update --disable-sync \
+  --user-data-dir="$work/chromium" --virtual-time-budget=5000 \
+  --dump-dom "$LEAKWATCH_URL/#window=30s" >"$work/dom.html" 2>"$work/chromium.log" ||
+  fail "chromium --dump-dom failed: $(tail -5 "$work/chromium.log")"
+python3 - "$work/expect" "$work/dom.html" "$worker_pid" <<'PY' || fail "the page disagrees (above)"
+import re, sys
+
+dom = open(sys.argv[2]).read()
+words = {"anon": "anonymous memory", "shmem": "shmem", "kernel": "kernel memory"}
+errors = []
+for line in open(sys.argv[1]):
+    name, cid, kind = line.split()
+    row = re.search(r'<tr class="container" data-id="%s".*?</tr>' % cid, dom, re.S)
+    if row is None:
+        errors.append(f"{name}: no row on the page")
+        continue
+    what = re.findall(r'<div class="what">([^<]*)</div>', row.group(0))
+    if kind == "-":
+        if what:
+            errors.append(f"{name}: healthy, but the page says {what}")
+        continue
+    if len(what) != 1 or not what[0].startswith(words[kind]) or "grows" not in what[0]:
+        errors.append(f"{name}: the page says {what}, want {words[kind]} ... grows")
+        continue
+    if name == "two_procs" and f"of worker (pid {sys.argv[3]})" not in what[0]:
+        errors.append(f"{name}: the page says {what[0]!r}, not naming worker (pid {sys.argv[3]})")
+    print(f"page: {name}: {what[0]}")
+for e in errors:
+    print("page: " + e, file=sys.stderr)
+sys.exit(1 if errors else 0)
+PY
+
 if grep -E 'level=(warn|error)' "$work/daemon.log"; then fail "warnings or errors in the log"; fi
 stop_leakwatch
