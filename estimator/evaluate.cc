@@ -177,8 +177,12 @@ TroughTest TestTroughs(const EvaluationContext& context, WindowMinima& minima) {
   // are barely above the noise, some of them land just under 6 sigma.
   // A window inside one long cycle still fails: its only fall is the
   // collection, the others are noise.
+  // A window that holds no collection at all, in a series that collects,
+  // sits inside one cycle: its every segment lacks one (its largest fall is
+  // noise, and most of the noise is no collection).
   const double largest = *std::max_element(drops.begin(), drops.end());
-  const double segment_collection = std::min(collection, 0.6 * largest);
+  const double segment_collection =
+      collects_here ? std::min(collection, 0.6 * largest) : collection;
   const bool every_segment_collects = std::all_of(
       drops.begin(), drops.end(),
       [segment_collection](double d) { return d >= segment_collection; });

@@ -234,6 +234,34 @@ TEST(Estimator, AQuarterWithoutACollectionKeepsTheVerdict) {
   EXPECT_GE(blind, 3) << "the quiet stretch never left a quarter blind";
 }
 
+TEST(Estimator, AWindowInsideOneCollectorCycleIsNoLeak) {
+  // Flat memory under a collector that frees 60 MiB every 20 minutes (the
+  // first time 2 minutes in): between collections the 15m window sees
+  // nothing but the allocation ramp, steady and steep, and the 1h window
+  // has quarters without a collection. Neither may call it a leak, and
+  // both must say they cannot judge rather than "fine".
+  Estimator est(Windows());
+  std::mt19937 rng(3);
+  std::normal_distribution<double> noise(0, 0.25 * kMiB);
+  int blind_short = 0;
+  for (double t = 0; t < 4 * 3600; t += 5) {
+    Observation o;
+    o.t_ms = kT0 + static_cast<std::int64_t>(t * 1000);
+    o.rss =
+        100 * kMiB + 60 * kMiB * std::fmod(t / 1200.0 + 0.9, 1.0) + noise(rng);
+    o.limit = kLimit;
+    est.Update(o);
+    for (const Verdict& v : est.verdicts()) {
+      ASSERT_FALSE(v.suspected) << "t=" << t << " s";
+    }
+    const Verdict& short_window = est.verdicts()[0];
+    if (short_window.ready && !short_window.troughs_seen) ++blind_short;
+  }
+  EXPECT_GT(blind_short, 0);
+  EXPECT_TRUE(est.verdicts()[2].ready && est.verdicts()[2].troughs_seen)
+      << "the 6h window sees a collection in every quarter";
+}
+
 TEST(Estimator, ACollectionSpreadOverSamplesIsOneCollection) {
   // A sawtooth leak whose collections fall within one sample, then (as
   // V8's sweeper returns pages to the kernel) mostly over three: each
