@@ -383,6 +383,9 @@ void WriteJson(std::ostream& out, const Row& r) {
       r.verdict.time_to_limit_seconds
           ? nlohmann::ordered_json(*r.verdict.time_to_limit_seconds)
           : nlohmann::ordered_json(nullptr);
+  // Whether the window judges at the end (enough history, GC troughs
+  // visible): a score of 0 from one that does not is no "fine".
+  j["ready"] = r.verdict.ready && r.verdict.troughs_seen;
   // What leaks, where the input said what the memory is made of: the leak
   // kind of a suspected window, null for the others.
   if (r.has_kinds) {
@@ -393,6 +396,13 @@ void WriteJson(std::ostream& out, const Row& r) {
   }
   out << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
       << "\n";
+}
+
+// The LEAK column: the verdict, or why the window cannot give one.
+const char* LeakWord(const estimator::Verdict& v) {
+  if (v.suspected) return "yes";
+  if (!v.ready) return "judging";
+  return v.troughs_seen ? "no" : "blind";
 }
 
 void WriteTable(std::ostream& out, const std::vector<Row>& rows) {
@@ -429,8 +439,8 @@ void WriteTable(std::ostream& out, const std::vector<Row>& rows) {
         << r.verdict.slope_bytes_per_second * 3600.0 / (1024.0 * 1024.0)
         << std::setw(7) << r.verdict.r_squared << std::setw(7)
         << r.verdict.score << "  " << std::left << std::setw(8)
-        << (r.verdict.suspected ? "yes" : "no") << std::setw(22) << first.str()
-        << ttl.str() << "\n";
+        << LeakWord(r.verdict) << std::setw(22) << first.str() << ttl.str()
+        << "\n";
   }
 }
 

@@ -199,11 +199,15 @@ Json Optional(const std::optional<std::uint64_t>& v) {
 Json Text(const std::string& s) { return s.empty() ? Json(nullptr) : Json(s); }
 
 // The verdict in one word, for a badge: "leaking" (the estimator's
-// verdict, with its hysteresis), "ok" (judged, not leaking) or
-// "collecting" (not enough history yet to judge).
+// verdict, with its hysteresis), "ok" (judged, not leaking),
+// "collecting" (not enough history yet to judge) or "no_troughs" (the
+// history is there, but some quarter of the window holds no garbage
+// collection, so its minima are no troughs and it cannot judge). Only
+// "ok" says the container is fine.
 const char* VerdictWord(const LeakVerdict& v) {
   if (v.suspected) return "leaking";
-  return v.ready ? "ok" : "collecting";
+  if (!v.ready) return "collecting";
+  return v.troughs_seen ? "ok" : "no_troughs";
 }
 
 // Mirrors the leak series on /metrics: score 0 and the fit's numbers null
@@ -212,6 +216,8 @@ Json LeakJson(const LeakVerdict& v) {
   auto fitted = [&v](double x) { return v.ready ? Json(x) : Json(nullptr); };
   Json out;
   out["ready"] = v.ready;
+  out["troughs_seen"] = v.troughs_seen;
+  out["judges"] = v.judges();
   out["verdict"] = VerdictWord(v);
   out["suspected"] = v.suspected;
   out["score"] = v.ready ? v.score : 0.0;

@@ -152,9 +152,10 @@ struct LeakSeries {
   std::optional<double> (*value)(const LeakVerdict&);
 };
 
-// Score and suspected exist for every window from a container's first
-// sample, so `max without(window)` alerts and dashboards see a 0 rather
-// than nothing; they stay 0 until the window first holds enough history.
+// Score, suspected and ready exist for every window from a container's
+// first sample, so `max without(window)` alerts and dashboards see a 0
+// rather than nothing; they stay 0 until the window first holds enough
+// history, and ready tells that 0 from a judged one.
 // Slope, r², baseline and time to limit describe a fit over the whole window,
 // so they appear only once it is covered (ready): a fit over the first minutes
 // would be a different, noisier number under the same name.
@@ -192,6 +193,13 @@ const LeakSeries kLeakSeries[] = {
      "(also while the window does not yet hold enough history).",
      [](const LeakVerdict& v) -> std::optional<double> {
        return v.suspected ? 1.0 : 0.0;
+     }},
+    {"leakwatch_container_memory_leak_ready",
+     "1 while the window can judge: it holds enough history and its minima "
+     "are GC troughs. While 0, a score of 0 means the window cannot tell, "
+     "not that the container is fine.",
+     [](const LeakVerdict& v) -> std::optional<double> {
+       return v.judges() ? 1.0 : 0.0;
      }},
     {"leakwatch_container_memory_time_to_limit_seconds",
      "At the window's slope, seconds until the memory limit (the cgroup "

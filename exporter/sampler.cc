@@ -200,6 +200,7 @@ std::vector<LeakVerdict> Sampler::LeakVerdicts(const Watched& w) const {
   for (const estimator::Verdict& v : w.estimator.verdicts()) {
     LeakVerdict leak;
     leak.ready = v.ready;
+    leak.troughs_seen = v.troughs_seen;
     leak.suspected = v.suspected;
     leak.score = v.score;
     leak.slope_bytes_per_second = v.slope_bytes_per_second;

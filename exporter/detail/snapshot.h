@@ -27,6 +27,10 @@ struct LeakVerdict {
   // Until it does, slope, r², baseline and time to limit are not
   // exported.
   bool ready = false;
+  // Its bucket minima are GC troughs (estimator::Verdict::troughs_seen): a
+  // covered window whose quarters do not each hold a collection sees an
+  // allocation ramp, not the baseline, and cannot judge.
+  bool troughs_seen = false;
   bool suspected = false;
   double score = 0;
   double slope_bytes_per_second = 0;
@@ -42,6 +46,10 @@ struct LeakVerdict {
   std::optional<estimator::Kind> kind;
   estimator::KindValues kind_slopes = estimator::kUnknownKinds;
   std::optional<estimator::Attribution> process;
+
+  // The window judges: it has its history and sees its troughs. While it
+  // does not, its score is 0 and means "can't tell", not "fine".
+  bool judges() const { return ready && troughs_seen; }
 };
 
 // One container's history, written by the sampling thread and read by the

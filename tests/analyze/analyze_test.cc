@@ -88,9 +88,43 @@ TEST_F(AnalyzeTest, ReportsEverySeriesAndWindowAsJsonLines) {
   EXPECT_TRUE(rows[1]["time_to_limit_seconds"].is_number());
   for (const char* key :
        {"series", "window", "samples", "slope_bytes_per_second", "r_squared",
-        "score", "suspected", "first_suspected_at", "time_to_limit_seconds"}) {
+        "score", "suspected", "first_suspected_at", "time_to_limit_seconds",
+        "ready"}) {
     EXPECT_TRUE(rows[0].contains(key)) << key;
   }
+  EXPECT_EQ(rows[1]["ready"], true);
+}
+
+TEST_F(AnalyzeTest, SaysWhichWindowsCannotJudge) {
+  // Flat memory under a collector that runs every 10 minutes: the 1h
+  // window sees a collection in every quarter and judges; the 15m window
+  // has its history but quarters of under 4 minutes without a collection,
+  // so its minima are no troughs; the 6h window lacks history (80
+  // minutes of it, where it judges from 90).
+  std::ostringstream csv;
+  csv << "time,rss,limit\n";
+  for (int i = 0; i < 80 * 12; ++i) {
+    const double mib = 1048576;
+    const double rss = 100 * mib + (i % 120) * (50 * mib / 120);
+    csv << 1'700'000'000 + i * 5 << "," << static_cast<long>(rss) << ","
+        << 512 * 1048576 << "\n";
+  }
+  Outcome o = Analyze({Write("sawtooth.csv", csv.str())});
+  ASSERT_EQ(o.code, 0) << o.err;
+  auto rows = o.rows();
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[0]["ready"], false);  // 15m: blind
+  EXPECT_EQ(rows[1]["ready"], true);   // 1h
+  EXPECT_EQ(rows[2]["ready"], false);  // 6h: too young
+  for (const auto& r : rows) EXPECT_EQ(r["suspected"], false);
+  // The table says why instead of "no".
+  std::istringstream in;
+  std::ostringstream out, err;
+  ASSERT_EQ(analyze::Run({"--format", "table", Write("s.csv", csv.str())}, in,
+                         out, err, false),
+            0);
+  EXPECT_THAT(out.str(), HasSubstr("blind"));
+  EXPECT_THAT(out.str(), HasSubstr("judging"));
 }
 
 TEST_F(AnalyzeTest, NamesTheKindThatLeaksFromPerKindColumns) {

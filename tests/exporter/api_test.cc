@@ -83,6 +83,7 @@ std::shared_ptr<Snapshot> TwoContainers() {
   known.metadata = meta;
   LeakVerdict leaking;
   leaking.ready = true;
+  leaking.troughs_seen = true;
   leaking.suspected = true;
   leaking.score = 0.875;
   leaking.slope_bytes_per_second = 2048;
@@ -110,9 +111,15 @@ std::shared_ptr<Snapshot> TwoContainers() {
   bare.first_seen_seconds = 1'799'999'000;
   LeakVerdict flat;
   flat.ready = true;
+  flat.troughs_seen = true;
   flat.score = 0.125;
   flat.slope_bytes_per_second = -12.5;
-  bare.leak = {flat, young};
+  // Covered, but a quarter of the window holds no collection: it cannot
+  // judge, and must not read as "ok".
+  LeakVerdict blind;
+  blind.ready = true;
+  blind.slope_bytes_per_second = 512;
+  bare.leak = {flat, blind};
   snap->containers = {known, bare};
   return snap;
 }
@@ -201,6 +208,7 @@ TEST(ServeApi, GivesEachWindowsVerdictLikeTheMetrics) {
   Json body = Body(Get(*snap, "/api/v1/containers"));
   const Json& judged = body["containers"][0]["leak"]["15m"];
   EXPECT_EQ(judged["ready"], true);
+  EXPECT_EQ(judged["judges"], true);
   EXPECT_EQ(judged["verdict"], "leaking");
   EXPECT_EQ(judged["suspected"], true);
   EXPECT_EQ(judged["score"], 0.875);
@@ -213,6 +221,7 @@ TEST(ServeApi, GivesEachWindowsVerdictLikeTheMetrics) {
   // are 0 or absent until the window holds enough history.
   const Json& young = body["containers"][0]["leak"]["1h"];
   EXPECT_EQ(young["ready"], false);
+  EXPECT_EQ(young["judges"], false);
   EXPECT_EQ(young["verdict"], "collecting");
   EXPECT_EQ(young["score"], 0.0);
   for (const char* key :
@@ -232,6 +241,14 @@ TEST(ServeApi, GivesEachWindowsVerdictLikeTheMetrics) {
   EXPECT_TRUE(flat["kind"].is_null());
   EXPECT_EQ(flat["score"], 0.125);
   EXPECT_TRUE(flat["time_to_limit_seconds"].is_null());  // not growing
+  EXPECT_EQ(flat["judges"], true);
+  // A window that has its history but sees no troughs says so.
+  const Json& blind = body["containers"][1]["leak"]["1h"];
+  EXPECT_EQ(blind["ready"], true);
+  EXPECT_EQ(blind["troughs_seen"], false);
+  EXPECT_EQ(blind["judges"], false);
+  EXPECT_EQ(blind["verdict"], "no_troughs");
+  EXPECT_EQ(blind["score"], 0.0);
 }
 
 TEST(ServeApi, AnswersForOneContainer) {

@@ -56,11 +56,13 @@ std::shared_ptr<Snapshot> TwoContainers() {
   unlimited.sample.cache_bytes = 3 * kMiB;
   unlimited.first_seen_seconds = kNow - 60;
   // Leak verdicts for two windows: 15m judged (a leak in the limited
-  // container, flat in the other), 1h not yet covered.
+  // container, flat in the other); 1h not yet covered in the one, covered
+  // but blind in the other.
   snap->window_labels = std::make_shared<const std::vector<std::string>>(
       std::vector<std::string>{"15m", "1h"});
   LeakVerdict leaking;
   leaking.ready = true;
+  leaking.troughs_seen = true;
   leaking.suspected = true;
   leaking.score = 0.875;
   leaking.slope_bytes_per_second = 2048;
@@ -77,14 +79,22 @@ std::shared_ptr<Snapshot> TwoContainers() {
   leaking.process = estimator::Attribution{4711, "node", 1900};
   LeakVerdict flat;
   flat.ready = true;
+  flat.troughs_seen = true;
   flat.slope_bytes_per_second = -12.5;
   flat.r_squared = 0.015625;
   flat.baseline_bytes = 52428800;
   LeakVerdict young;  // not ready: only score and suspected, both 0
   young.slope_bytes_per_second = 99999;
   young.baseline_bytes = 99999;
+  // Covered but blind (no collection in some quarter): its fit is
+  // exported, its ready is 0.
+  LeakVerdict blind;
+  blind.ready = true;
+  blind.slope_bytes_per_second = 256;
+  blind.r_squared = 0.5;
+  blind.baseline_bytes = 52428800;
   limited.leak = {leaking, young};
-  unlimited.leak = {flat, young};
+  unlimited.leak = {flat, blind};
   snap->containers = {unlimited, limited};
   snap->passes = 7;
   snap->pass_end_seconds = kNow - 1;
@@ -158,6 +168,23 @@ TEST(SnapshotExposition, LeakSeriesCarryTheContainersIdentityAndWindow) {
   EXPECT_THAT(text, HasSubstr("leakwatch_container_memory_leak_score" + labels +
                               "window=\"1h\"} 0\n"));
   EXPECT_THAT(text, Not(HasSubstr("window=\"1h\"} 99999")));
+  // Ready says which windows judge: the judged one, not the young one.
+  EXPECT_THAT(text, HasSubstr("leakwatch_container_memory_leak_ready" + labels +
+                              "window=\"15m\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("leakwatch_container_memory_leak_ready" + labels +
+                              "window=\"1h\"} 0\n"));
+}
+
+TEST(SnapshotExposition, ABlindWindowShowsItsFitButIsNotReady) {
+  const std::string text = RenderSnapshot(TwoContainers(), kNow);
+  const std::string flat = "{id=\"" + std::string(64, '0') + "\",";
+  EXPECT_THAT(text, HasSubstr("leakwatch_container_memory_leak_slope_bytes_per_"
+                              "second" +
+                              flat + "window=\"1h\"} 256\n"));
+  EXPECT_THAT(text, HasSubstr("leakwatch_container_memory_leak_ready" + flat +
+                              "window=\"1h\"} 0\n"));
+  EXPECT_THAT(text, HasSubstr("leakwatch_container_memory_leak_ready" + flat +
+                              "window=\"15m\"} 1\n"));
 }
 
 TEST(SnapshotExposition, WhatLeaksOnlyForSuspectedWindows) {

@@ -1,17 +1,23 @@
 #!/usr/bin/env python3
 """Helpers for page_browser.sh and api.sh. Standard library only.
 
-    page_tools.py prepare ROOT LEAK_ID CACHE_ID
-        rewrites two containers' memory files in a copied v2 fixture tree in
-        a fixed-width form, so that `grow` can overwrite them in place
-    page_tools.py grow ROOT LEAK_ID CACHE_ID
+    page_tools.py prepare ROOT LEAK_ID CACHE_ID [BLIND_ID]
+        rewrites two (or three) containers' memory files in a copied v2
+        fixture tree in a fixed-width form, so that `grow` can overwrite
+        them in place
+    page_tools.py grow ROOT LEAK_ID CACHE_ID [BLIND_ID]
         until killed, every 50 ms: LEAK_ID's anonymous memory rises 4 MiB/s
         under a garbage collector's sawtooth; CACHE_ID's page cache rises
-        3 MiB/s over flat anonymous memory (growth that is not a leak)
+        3 MiB/s over flat anonymous memory (growth that is not a leak);
+        BLIND_ID's flat memory is collected every 8 s, too seldom for a
+        20 s window to see a trough in each quarter
     page_tools.py wait-verdict BASE_URL ID WINDOW VERDICT SECONDS
         polls /api/v1/containers/ID until WINDOW's verdict is VERDICT
-    page_tools.py check-dom DOM_FILE METRICS_FILE LEAK_ID CACHE_ID WINDOW
+    page_tools.py check-dom DOM_FILE METRICS_FILE LEAK_ID CACHE_ID WINDOW [BLIND_ID]
         asserts what the page shows after its scripts ran (see check_dom)
+    page_tools.py check-judging DOM_FILE WINDOW
+        asserts that every container reads "judging" in a window too long
+        for the history so far
     page_tools.py check-netlog NETLOG_FILE ORIGIN
         asserts that the browser requested nothing but ORIGIN's URLs
     page_tools.py check-api BASE_URL METRICS_FILE
@@ -79,18 +85,35 @@ def cache_values(t):
     return memory_files(120 * MIB + 2 * MIB * math.sin(t), file_, file_ * 0.6)
 
 
-def prepare(root, leak_id, cache_id):
-    for cid, values in ((leak_id, leak_values(0)), (cache_id, cache_values(0))):
-        for name, text in values.items():
+def blind_values(t):
+    # Flat memory, 30 MiB allocated and freed every 8 s: a 20 s window's
+    # quarters are 5 s, so some quarter holds no collection. The first
+    # collection comes within a second: before it, the allocation ramp is
+    # all the window has seen, and a ramp with no collection yet is growth.
+    # It stays well under the fixture's 256 MiB limit: there, a fall of a
+    # tenth of the limit from 85 % of it reads as an out-of-memory kill.
+    return memory_files(100 * MIB + 30 * MIB * ((t / 8.0 + 0.9) % 1.0), 20 * MIB, 10 * MIB)
+
+
+def writers(leak_id, cache_id, blind_id=None):
+    out = [(leak_id, leak_values), (cache_id, cache_values)]
+    if blind_id:
+        out.append((blind_id, blind_values))
+    return out
+
+
+def prepare(root, leak_id, cache_id, blind_id=None):
+    for cid, values in writers(leak_id, cache_id, blind_id):
+        for name, text in values(0).items():
             write_in_place(os.path.join(container_dir(root, cid), name), text, truncate=True)
 
 
-def grow(root, leak_id, cache_id):
+def grow(root, leak_id, cache_id, blind_id=None):
     start = time.monotonic()
     while True:
         t = time.monotonic() - start
-        for cid, values in ((leak_id, leak_values(t)), (cache_id, cache_values(t))):
-            for name, text in values.items():
+        for cid, values in writers(leak_id, cache_id, blind_id):
+            for name, text in values(t).items():
                 write_in_place(os.path.join(container_dir(root, cid), name), text)
         time.sleep(0.05)
 
@@ -153,7 +176,36 @@ def wait_verdict(base, cid, window, want, seconds):
     fail("the API's %s verdict for %s is %r after %s s, want %r" % (window, cid[:12], got, seconds, want))
 
 
-def check_dom(dom_file, metrics_file, leak_id, cache_id, window):
+def badge_text(row_element_index, els):
+    """The text of the badge in the row at els[row_element_index]."""
+    for e in els[row_element_index + 1:]:
+        if e["tag"] == "tr":
+            break
+        if e["tag"] == "span" and "badge" in classes(e):
+            return e["text"]
+    return None
+
+
+def check_judging(dom_file, window):
+    with open(dom_file) as f:
+        dom = Dom()
+        dom.feed(f.read())
+    els = dom.elements
+    rows = [i for i, e in enumerate(els) if e["tag"] == "tr" and "container" in classes(e)]
+    if not rows:
+        fail("no container rows in the %s window" % window)
+    for i in rows:
+        verdict, text = els[i]["attrs"].get("data-verdict"), badge_text(i, els)
+        if verdict != "collecting" or text != "judging":
+            fail("in the %s window %s reads %r (%r), want judging" % (
+                window, els[i]["attrs"].get("data-id", "?")[:12], text, verdict))
+    summary = [e for e in els if e["attrs"].get("id") == "summary"][0]["text"]
+    if "%d still judging" % len(rows) not in summary:
+        fail("summary in the %s window: %r" % (window, summary))
+    print("ok: in the %s window all %d containers read judging; summary %r" % (window, len(rows), summary))
+
+
+def check_dom(dom_file, metrics_file, leak_id, cache_id, window, blind_id=None):
     with open(dom_file) as f:
         dom = Dom()
         dom.feed(f.read())
@@ -181,6 +233,13 @@ def check_dom(dom_file, metrics_file, leak_id, cache_id, window):
     if by_id[cache_id]["attrs"].get("data-verdict") != "ok":
         fail("growing page cache is judged %r, not ok" % by_id[cache_id]["attrs"].get("data-verdict"))
     print("ok: growing page cache is not a leak")
+    if blind_id:
+        i = els.index(by_id[blind_id])
+        verdict, text = by_id[blind_id]["attrs"].get("data-verdict"), badge_text(i, els)
+        if verdict != "no_troughs" or text != "can't see GC troughs":
+            fail("a window without a trough in each quarter reads %r (%r), not \"can't see GC troughs\""
+                 % (text, verdict))
+        print("ok: a window that cannot see its troughs says so, not ok")
 
     charts = [e for e in els if e["tag"] == "svg" and "chart" in classes(e)]
     chart_ids = [c["attrs"].get("data-id") for c in charts]
@@ -217,6 +276,8 @@ def check_dom(dom_file, metrics_file, leak_id, cache_id, window):
     summary = [e for e in els if e["attrs"].get("id") == "summary"][0]["text"]
     if not summary.startswith("1 of %d containers leaking in the %s window" % (len(want), window)):
         fail("summary: %r" % summary)
+    if blind_id and "1 can't see GC troughs" not in summary:
+        fail("summary does not count the blind window: %r" % summary)
     error = [e for e in els if e["attrs"].get("id") == "error"][0]
     if "hidden" not in error["attrs"]:
         fail("the page shows an error: %r" % error["text"])
@@ -342,6 +403,8 @@ def main():
         wait_verdict(*args)
     elif cmd == "check-dom":
         check_dom(*args)
+    elif cmd == "check-judging":
+        check_judging(*args)
     elif cmd == "check-netlog":
         check_netlog(*args)
     elif cmd == "check-api":
