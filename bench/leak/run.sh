@@ -1,6 +1,9 @@
 #!/bin/sh
-# Builds leakwatch, generates labelled traces and scores leakwatch's
-# estimator together with the two Prometheus alert-rule baselines
+# One seed of the default suite (bench/leak/suite.sh runs the whole
+# benchmark: tuning and held-out seeds of the broad suite and the
+# recordings). Builds leakwatch, generates labelled traces and scores
+# leakwatch's estimator together with Coroot's memory-leak check
+# (coroot_rule.py) and the two Prometheus alert-rule baselines
 # (prom_rules.py, needs Debian's `prometheus` package) in one table.
 #
 #   bench/leak/run.sh [score.py options...]

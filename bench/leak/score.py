@@ -522,10 +522,13 @@ def main():
 
     # The targets, per detector.
     print()
+    by_runtime = {}
     for row, firsts in all_firsts.items():
         s = dict(table)[row]
         t = targets(labels, paths, firsts, s)
         print(fmt_targets(row, t, s))
+        detectors[LEAKWATCH if row == lw_row else row]["targets"] = {
+            k: {"value": v[0], "of": v[1], "met": v[2], "failing": v[3]} for k, v in t.items()}
         if args.verbose:
             for key, title in (("false_alarms", "false alarm"), ("fast", ">= 10 %/h not within 30 min"),
                                ("ttl", "not while 80 % of the time to the limit remains")):
@@ -535,7 +538,11 @@ def main():
             for rt in runtimes:
                 sub = {f: v for f, v in firsts.items() if labels[f].get("runtime") == rt}
                 rs, _, _ = score(labels, sub, windows_s)
-                print("  " + fmt_targets("%s, runtime %s" % (row, rt), targets(labels, paths, sub, rs), rs))
+                rt_t = targets(labels, paths, sub, rs)
+                print("  " + fmt_targets("%s, runtime %s" % (row, rt), rt_t, rs))
+                rs["targets"] = {k: {"value": v[0], "of": v[1], "met": v[2], "failing": v[3]}
+                                 for k, v in rt_t.items()}
+                by_runtime.setdefault(rt, {})[LEAKWATCH if row == lw_row else row] = rs
     gray = [f for f in files if labels[f].get("gray")]
     if gray:
         print("gray band (1.5-2 %%/h of the limit, scored neither way): %d traces; flagged by %s" % (
@@ -556,7 +563,8 @@ def main():
               sum(1 for f in flapped if labels[f].get("gray"))))
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"summary": summary, "detectors": detectors, "traces": per_trace}, f, indent=1)
+            json.dump({"summary": summary, "detectors": detectors, "by_runtime": by_runtime,
+                       "traces": per_trace}, f, indent=1, default=lambda x: None)
 
 
 if __name__ == "__main__":
