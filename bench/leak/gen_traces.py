@@ -12,6 +12,15 @@ cache excluded) rises at >= 2 % of the limit per hour from the onset to the
 end (or until the OOM kill), steadily or in steps never given back.
 
     gen_traces.py OUT_DIR [--seed N] [--count-per-pattern K] [--kinds]
+                  [--suite default|broad]
+
+--suite broad draws every parameter from wide continuous ranges (see the
+section "the broad suite" below and docs/leak-detection.md, "How the
+benchmark is kept honest"): growth log-uniform over 1-150 %/h labelled by
+its rate, the gray band (1.5-2 %/h) labelled "gray": true, warm-ups of
+every shape, heap steps that stop and that keep coming, late onsets, and
+labels with container_start and time_to_limit_s. Without it the traces
+are byte for byte those of earlier versions.
 
 --kinds splits the memory into the kinds the daemon reads (anonymous,
 shmem, kernel, page cache) and adds the patterns only they show: leaks of
