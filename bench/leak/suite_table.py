@@ -37,6 +37,51 @@ def rows(name, detectors):
             "%d of %d" % (s["gray_flagged"], s["gray"]) if "gray" in s else "-")
 
 
+def outcomes(trace):
+    """-> {detector: (outcome, first)} of one trace in score.py's JSON."""
+    out = {"leakwatch": (trace["outcome"], trace["first"][0] if trace.get("first") else None)}
+    if "coroot" in trace:
+        out["coroot"] = (trace["coroot"]["outcome"], trace["coroot"]["first"])
+    for rule, r in trace.get("prometheus", {}).items():
+        out[rule] = (r["outcome"], r["first"])
+    return out
+
+
+def pattern_rows(runs):
+    """Per pattern, pooled over runs: right/total and the median delay of
+    each detector (gray traces apart: flagged/total)."""
+    cells, order = {}, []
+    for r in runs:
+        with open(r) as f:
+            d = json.load(f)
+        for trace in d["traces"].values():
+            label = trace["label"]
+            fam = "gray" if label.get("gray") else ("leak" if label["leaking"] else "healthy")
+            key = "%s/%s" % (fam, label["pattern"])
+            for det, (oc, first) in outcomes(trace).items():
+                if det not in order:
+                    order.append(det)
+                c = cells.setdefault(key, {}).setdefault(det, [0, 0, []])
+                if oc is None:  # skipped by that detector
+                    continue
+                c[1] += 1
+                c[0] += oc in ("detected", "quiet", "gray, flagged")
+                if oc == "detected":
+                    c[2].append(first - label["onset"])
+    print("| pattern | " + " | ".join(order) + " |")
+    print("|---|" + "--:|" * len(order))
+    for key in sorted(cells):
+        row = []
+        for det in order:
+            right, n, delays = cells[key].get(det, [0, 0, []])
+            delays.sort()
+            med = " %.0fm" % (delays[len(delays) // 2] / 60) if delays else ""
+            row.append("%d/%d%s" % (right, n, med))
+        print("| %s | %s |" % (key, " | ".join(row)))
+    print()
+    print("right/total (gray: flagged/total) and the median delay of the detected leaks.")
+
+
 def main():
     out = sys.argv[1]
     runs = sorted(glob.glob(os.path.join(out, "*.json")))
@@ -59,7 +104,16 @@ def main():
                 for line in rows("%s, runtime %s" % (name, rt), dets):
                     print(line)
         print()
-    print("✗: the target is not met.")
+        print("✗: the target is not met.")
+        print()
+        for variant in ("broad", "broad-kinds"):
+            pooled = [r for r in mine if os.path.basename(r)[len(part) + 1:].startswith(variant + "-")
+                      and os.path.basename(r)[len(part) + 1 + len(variant) + 1:-5].isdigit()]
+            if pooled:
+                print("%s, %s, per pattern pooled over %d seeds:" % (title.split(" (")[0], variant, len(pooled)))
+                print()
+                pattern_rows(pooled)
+                print()
 
 
 if __name__ == "__main__":
