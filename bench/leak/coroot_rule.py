@@ -26,9 +26,10 @@ NaN. The limit is the CSV's limit column (max over the range, as the
 auditor takes Reduce(Max) of the limit aggregate); 0 or >= 2^60 is none.
 
 At each evaluation (every 60 s, timestamps multiples of 60 s, within the
-trace's span), to = the evaluation time, the series is the 240 grid points
-from to - 1h (Context.PointsCount = (to - from) / step, points at from +
-i*step). MemoryGrowthPct, step by step:
+trace's span), to = the evaluation time, the series is the 241 grid points
+from to - 1h to to inclusive (cache/client.go QueryRange: from and to
+truncated to the step, (to - from) / step + 1 points at from + i*step).
+MemoryGrowthPct, step by step:
 
  1. no points -> 0; fewer than 80 % of the points non-NaN -> 0 (so nothing
     is judged before the container's 48th minute);
@@ -185,7 +186,7 @@ def first_firing(times, rss, limits, threshold=THRESHOLD, hold=HOLD, every=EVAL)
         return None, []
     g0, grid = scrape(times, rss)
     _, lim_grid = scrape(times, limits)
-    n = RANGE // STEP
+    n = RANGE // STEP + 1  # both ends included
     pending = None
     values = []
     t = int(math.ceil(times[0] / every) * every)

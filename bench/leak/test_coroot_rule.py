@@ -29,7 +29,7 @@ def series(f, hours, interval=5):
 
 
 def grid(f, to, step=15):
-    pts = [to - 3600 + i * step for i in range(240)]
+    pts = [to - 3600 + i * step for i in range(241)]  # both ends, as Coroot's cache returns
     return pts, [f(p - T0) for p in pts]
 
 
@@ -51,10 +51,11 @@ pts2, vals2 = grid(lambda t: 100 * MiB + 60 * MiB * t / 3600, to)
 v = cr.memory_growth_pct(pts2, vals2, math.nan, to)
 check("line, no limit: 60 MiB/h passes the floor", abs(v - 60 / 160 * 100) < 1e-6, "%.4f" % v)
 
-# 3. Under 80 % of the points present: 0 (a container younger than 48 min).
-check("48 of 240 points missing is judged",
+# 3. Under 80 % of the 241 points present (192.8): 0, so a container
+#    younger than 48 min is not judged.
+check("48 of 241 points missing is judged",
       cr.memory_growth_pct(pts, [math.nan] * 48 + vals[48:], 512 * MiB, to) > 0)
-check("49 of 240 points missing gives 0",
+check("49 of 241 points missing gives 0",
       cr.memory_growth_pct(pts, [math.nan] * 49 + vals[49:], 512 * MiB, to) == 0.0)
 
 # 4. A warm-up that has levelled off: the tail's slope is < 0.3 of the
@@ -67,7 +68,7 @@ check("warm-up that stopped: tail flat gives 0", v == 0.0, "%.4f" % v)
 # 5. An OOM kill (a fall below half): only the longest segment is fitted.
 #    A leak of 400 MiB per 48 min from 50 MiB, killed 12 min before `to`
 #    and 60 min before it: the 48 min between are the segment (192 of the
-#    240 points); its line is 50 MiB at to-1h and 50 + 400*60/48 = 550 MiB
+#    241 points); its line is 50 MiB at to-1h and 50 + 400*60/48 = 550 MiB
 #    at to, so the value is 500/50 = 1000 %.
 saw = lambda t: 50 * MiB + 400 * MiB * ((t % 2880) / 2880)  # noqa: E731  a kill every 48 min
 to = T0 + 2 * 2880 + 720
@@ -90,9 +91,9 @@ pts, vals = grid(lambda t: 200 * MiB, T0 + 7200)
 check("flat memory gives 0", cr.memory_growth_pct(pts, vals, 512 * MiB, T0 + 7200) == 0.0)
 
 # 7. The alert: a 30 MiB/h leak from 100 MiB under 512 MiB, sampled every
-#    5 s from T0. The check is first judged at the evaluation where 192 of
-#    the 240 points exist: points from to-1h at 15 s, present from T0, so
-#    to - 3600 + 15*48 <= T0, to = T0 + 2880 (48 min); it fires, is
+#    5 s from T0. The check is first judged at the evaluation where 193 of
+#    the 241 points exist: points from to-1h to to at 15 s, present from
+#    T0, so to - 3600 + 15*48 <= T0, to = T0 + 2880 (48 min); it fires, is
 #    pending from then and the alert fires 15 min later: T0 + 3780.
 times, rss = series(line, 3)
 first, values = cr.first_firing(times, rss, [512.0 * MiB] * len(times))
